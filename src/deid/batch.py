@@ -1,0 +1,244 @@
+"""Folder processing: walk, resume, worker pool, per-image outputs and a summary.
+
+Inputs are never modified. Every output is written atomically, and an image's
+report is written last, so a crash mid-batch leaves either a complete pair or
+nothing; a rerun skips images whose report shows the same input, settings and a
+written output, and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import io
+from .config import Config
+from .errors import ConfigError
+from .pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+NamePolicy = Callable[[str], tuple[str, str | None]]
+"""relative input path -> (relative output path, masked original or None if it held no PHI)."""
+
+IMAGES_DIR, REVIEW_DIR, REPORTS_DIR = "images", "needs_review", "reports"
+
+
+@dataclass
+class BatchItem:
+    input: str
+    output: str | None
+    report: str
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    resumed: bool = False
+
+
+@dataclass
+class BatchSummary:
+    items: list[BatchItem] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(i.status for i in self.items))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts,
+            "total": len(self.items),
+            "items": [vars(i) for i in self.items],
+        }
+
+    @property
+    def exit_code(self) -> int:
+        counts = self.counts
+        if counts.get("failed"):
+            return 2
+        if counts.get("needs_review"):
+            return 1
+        return 0
+
+
+def check_paths(in_dir: Path, out_dir: Path) -> None:
+    """Refuse layouts where outputs could land on, or be re-read as, inputs."""
+    src, dst = in_dir.resolve(), out_dir.resolve()
+    if not src.is_dir():
+        raise ConfigError(f"input folder not found: {in_dir}")
+    if dst == src or dst.is_relative_to(src):
+        raise ConfigError("output folder must not be the input folder or inside it")
+    if src.is_relative_to(dst):
+        raise ConfigError("input folder must not be inside the output folder")
+
+
+def iter_inputs(in_dir: Path) -> Iterator[str]:
+    """Relative POSIX paths of candidate images, sorted so names and collisions are stable."""
+    found = []
+    for root, dirs, files in os.walk(in_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.startswith("."):
+                continue
+            if Path(name).suffix.lower() in io.INPUT_EXTENSIONS:
+                found.append(Path(root, name).relative_to(in_dir).as_posix())
+    return iter(sorted(found))
+
+
+def _identity(relpath: str) -> tuple[str, str | None]:
+    return relpath, None
+
+
+def default_names(config: Config) -> NamePolicy:
+    """Output names free of PHI: file names like 王小明_術前.jpg leak as surely as pixels."""
+    if "text" not in config.stages:
+        return _identity
+    from .text.filenames import safe_name
+
+    return lambda relpath: safe_name(relpath, config=config.text)
+
+
+@dataclass(frozen=True)
+class _Job:
+    relpath: str
+    source: str
+    out_rel: str
+    masked: str | None
+
+
+def run_batch(
+    in_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    config: Config | None = None,
+    workers: int = 1,
+    names: NamePolicy | None = None,
+    progress: Callable[[int, int, BatchItem], None] | None = None,
+) -> BatchSummary:
+    config = config or Config()
+    src, dst = Path(in_dir), Path(out_dir)
+    check_paths(src, dst)
+    policy = names or _identity
+    jobs = _plan(src, policy)
+    summary = BatchSummary()
+    digest = config.digest()
+    todo: list[_Job] = []
+    for job in jobs:
+        done = _resumable(dst, job, digest)
+        if done is not None:
+            summary.items.append(done)
+            if progress:
+                progress(len(summary.items), len(jobs), done)
+        else:
+            todo.append(job)
+
+    def record(item: BatchItem) -> None:
+        summary.items.append(item)
+        if progress:
+            progress(len(summary.items), len(jobs), item)
+
+    if workers <= 1 or len(todo) <= 1:
+        with Pipeline(config) as pipe:
+            for job in todo:
+                record(_run_job(pipe, job, dst))
+    else:
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_worker_init, initargs=(config.to_dict(),)
+        ) as pool:
+            for item in pool.map(_worker_run, todo, [str(dst)] * len(todo)):
+                record(item)
+
+    summary.items.sort(key=lambda i: i.report)
+    io.write_atomic(dst / "summary.json", json.dumps(summary.to_dict(), ensure_ascii=False,
+                                                     indent=2).encode("utf-8"))  # fmt: skip
+    return summary
+
+
+def _plan(src: Path, policy: NamePolicy) -> list[_Job]:
+    jobs, used = [], set()
+    for rel in iter_inputs(src):
+        out_rel, masked = policy(rel)
+        candidate, n = out_rel, 1
+        while candidate.lower() in used:
+            n += 1
+            p = PurePosixPath(out_rel)
+            candidate = str(p.with_name(f"{p.stem}-{n}{p.suffix}"))
+        used.add(candidate.lower())
+        jobs.append(_Job(rel, str(src / rel), candidate, masked))
+    return jobs
+
+
+def _report_rel(job: _Job) -> str:
+    return f"{REPORTS_DIR}/{job.out_rel}.json"
+
+
+def _resumable(dst: Path, job: _Job, digest: str) -> BatchItem | None:
+    report_path = dst / _report_rel(job)
+    if not report_path.is_file():
+        return None
+    try:
+        report = json.loads(report_path.read_text("utf-8"))
+        sha = hashlib.sha256(Path(job.source).read_bytes()).hexdigest()
+    except (OSError, ValueError):
+        return None
+    output = report.get("output") or {}
+    out_path = output.get("path")
+    if (
+        report.get("config_digest") != digest
+        or report.get("input", {}).get("sha256") != sha
+        or report.get("status") == "failed"
+        or not out_path
+        or not (dst / out_path).is_file()
+    ):
+        return None
+    reasons = [r.get("code", "") for r in report.get("reasons", [])]
+    return BatchItem(job.masked or job.relpath, out_path, _report_rel(job), report["status"],
+                     reasons, resumed=True)  # fmt: skip
+
+
+def _run_job(pipe: Pipeline, job: _Job, dst: Path) -> BatchItem:
+    result = pipe.process(job.source, name=job.masked or job.relpath)
+    report = result.report
+    report.input.path = job.masked or job.relpath
+    report.input.path_masked = job.masked is not None
+    out_rel = None
+    if result.ok and result.format:
+        folder = REVIEW_DIR if result.status == "needs_review" else IMAGES_DIR
+        out_rel = f"{folder}/{_with_extension(job.out_rel, result.format)}"
+        result.save(dst / out_rel)
+        if report.output is not None:
+            report.output.path = out_rel
+    io.write_atomic(dst / _report_rel(job), report.to_json().encode("utf-8"))
+    reasons = [r.code for r in report.reasons]
+    return BatchItem(report.input.path or job.relpath, out_rel, _report_rel(job), result.status,
+                     reasons)  # fmt: skip
+
+
+def _with_extension(rel: str, fmt: str) -> str:
+    """Keep the name's extension unless it contradicts what was written (a PNG named .jpg)."""
+    p = PurePosixPath(rel)
+    wanted = io.EXTENSIONS.get(fmt, p.suffix)
+    same = {".jpg": {".jpg", ".jpeg", ".jpe"}, ".tif": {".tif", ".tiff"},
+            ".heic": {".heic", ".heif"}}.get(wanted, {wanted})  # fmt: skip
+    return rel if p.suffix.lower() in same else str(p.with_suffix(wanted))
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(config: dict[str, Any]) -> None:
+    _WORKER["pipe"] = Pipeline(Config.from_mapping(config))
+
+
+def _worker_run(job: _Job, dst: str) -> BatchItem:
+    return _run_job(_WORKER["pipe"], job, Path(dst))
+
+
+__all__ = ["BatchItem", "BatchSummary", "NamePolicy", "check_paths", "default_names", "iter_inputs",
+           "run_batch"]

@@ -1,0 +1,205 @@
+"""Command line: parse arguments, build a Config, call the library, print PHI-free lines.
+
+Exit codes: 0 every image written (clean or redacted); 1 at least one image needs
+review; 2 at least one image failed; 3 nothing was run (bad arguments, config,
+models or an unsafe output location).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .config import Config
+from .errors import DeidError
+
+EXIT_OK, EXIT_REVIEW, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_UNUSABLE, f"deid: error: {message}\n")
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="TOML", help="settings file (see README, Configuration)")
+    p.add_argument("--roster", metavar="CSV", help="patient roster: names/IDs always redacted")
+    p.add_argument("--allow-list", metavar="FILE", help="text to keep, one entry per line")
+    p.add_argument("--deny-list", metavar="FILE", help="text to always redact, one per line")
+    p.add_argument("--redact-text", choices=["phi", "all_text"],
+                   help="redact only PHI (default) or all text except the allow list")  # fmt: skip
+    p.add_argument("--stages", metavar="LIST", help="comma-separated stages to run, in order")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="deid", description="De-identify clinical photos, offline.")
+    parser.add_argument("--version", action="version", version=f"deid {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("process", help="de-identify one image")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--report", metavar="JSON", help="where to write the report (default: stdout)")
+    _add_config_options(p)
+
+    b = sub.add_parser("batch", help="de-identify every image under a folder")
+    b.add_argument("input_dir")
+    b.add_argument("output_dir")
+    b.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    b.add_argument("--overwrite", action="store_true",
+                   help="reprocess everything instead of resuming")  # fmt: skip
+    b.add_argument("--quiet", action="store_true", help="print only the final counts")
+    _add_config_options(b)
+
+    i = sub.add_parser("inspect", help="show what identifying content a file carries")
+    i.add_argument("input")
+    i.add_argument("--json", action="store_true", help="print the full report")
+    _add_config_options(i)
+
+    m = sub.add_parser("models", help="fetch or verify the pinned model files")
+    m.add_argument("action", choices=["fetch", "verify"])
+    m.add_argument("--dir", help="model folder (default: $DEID_MODELS_DIR or models/)")
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    config = Config.from_toml(args.config) if args.config else Config()
+    text: dict[str, Any] = {}
+    for flag, key in (("roster", "roster"), ("allow_list", "allow_list"),
+                      ("deny_list", "deny_list"), ("redact_text", "redact")):  # fmt: skip
+        value = getattr(args, flag, None)
+        if value:
+            text[key] = str(Path(value).resolve()) if flag != "redact_text" else value
+    changes: dict[str, Any] = {}
+    if text:
+        changes["text"] = text
+    if getattr(args, "stages", None):
+        changes["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
+    return config.replace(**changes) if changes else config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except DeidError as exc:
+        print(f"deid: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print("deid: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _status_exit(status: str) -> int:
+    return {"failed": EXIT_FAILED, "needs_review": EXIT_REVIEW}.get(status, EXIT_OK)
+
+
+def _cmd_process(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
+    src, dst = Path(args.input), Path(args.output)
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        print("deid: refusing to write over the input file", file=sys.stderr)
+        return EXIT_UNUSABLE
+    config = load_config(args)
+    with Pipeline(config) as pipe:
+        result = pipe.process(src, name=_safe_name(config, src.name))
+    if result.ok:
+        result.save(dst)
+    report = result.report.to_json()
+    if args.report:
+        from .io import write_atomic
+
+        write_atomic(args.report, report.encode("utf-8"))
+    else:
+        print(report)
+    print(f"{result.status}: {result.report.summary}", file=sys.stderr)
+    return _status_exit(result.status)
+
+
+def _safe_name(config: Config, name: str) -> str:
+    from .batch import default_names
+
+    policy = default_names(config)
+    _, masked = policy(name)
+    return masked or name
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import default_names, run_batch
+
+    config = load_config(args)
+    out_dir = Path(args.output_dir)
+    if args.overwrite and (out_dir / "reports").is_dir():
+        import shutil
+
+        shutil.rmtree(out_dir / "reports")
+
+    def progress(n: int, total: int, item: Any) -> None:
+        if not args.quiet:
+            where = item.output or "(not written)"
+            tag = " (resumed)" if item.resumed else ""
+            print(f"[{n}/{total}] {item.status:<12} {where}{tag}", flush=True)
+
+    summary = run_batch(args.input_dir, out_dir, config=config, workers=args.workers,
+                        names=default_names(config), progress=progress)  # fmt: skip
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items())) or "no images"
+    print(f"deid batch: {counts}; summary: {out_dir / 'summary.json'}")
+    return summary.exit_code
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
+    config = load_config(args)
+    with Pipeline(config) as pipe:
+        result = pipe.process(args.input, name=_safe_name(config, Path(args.input).name))
+    report = result.report
+    if args.json:
+        print(report.to_json())
+        return _status_exit(result.status)
+    print(f"file: {report.input.path}  ({report.input.format}, {report.input.width}x"
+          f"{report.input.height}, orientation {report.input.orientation})")  # fmt: skip
+    if report.status == "failed":
+        print("cannot be processed: " + "; ".join(r.message for r in report.reasons))
+        return EXIT_FAILED
+    meta = sorted({m["category"] for m in report.metadata.found})
+    print("metadata: " + (", ".join(meta) if meta else "none"))
+    print(f"faces: {len(report.faces)}")
+    for face in report.faces:
+        print(f"  box {face['box']} score {face.get('score', 0):.2f} ({face.get('detector')})")
+    print(f"text: {len(report.text)} region(s)")
+    for t in report.text:
+        print(f"  {t['category']:<14} {t['masked']:<16} {t['action']}")
+    for r in report.reasons:
+        print(f"review: {r.code}: {r.message}")
+    return _status_exit(result.status)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from . import models
+
+    if args.action == "fetch":
+        results = models.fetch(args.dir, log=lambda m: print(m, file=sys.stderr))
+    else:
+        results = models.verify(args.dir)
+    bad = [r for r in results if not r.ok]
+    for r in results:
+        print(f"{'ok ' if r.ok else 'BAD'} {r.name}{'' if r.ok else ': ' + r.problem}")
+    if bad:
+        print(f"deid: {len(bad)} model file(s) missing or corrupt; run `deid models fetch`",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_UNUSABLE
+    return EXIT_OK
+
+
+_COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "inspect": _cmd_inspect,
+             "models": _cmd_models}  # fmt: skip
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The pipeline: runs the stages in order, applies their edits, verifies, encodes.
+
+It owns the fail-closed policy: any exception in decoding, a stage, verification
+or encoding yields status ``failed`` and no output bytes at all, and an output that
+still carries metadata after encoding is refused the same way. Exception messages
+from stages are not copied into reports (they might quote OCR text); only the stage
+name and exception type are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import io, metadata, redact
+from .config import Config
+from .errors import DeidError, InputError
+from .models import ModelStore
+from .report import ImageReport, InputInfo, MetadataSummary, OutputInfo, summarise, validate
+from .stages import Context, Stage, VerifyingStage, build_stages
+from .types import Finding, Reason, StageResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """Outcome for one image. ``data`` is None whenever nothing may be written."""
+
+    status: str
+    report: ImageReport
+    data: bytes | None = None
+    format: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None
+
+    def encode(self) -> bytes:
+        if self.data is None:
+            raise DeidError(f"no output: image status is {self.status}", code="no_output")
+        return self.data
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        io.write_atomic(path, self.encode())
+
+
+class _Failed(Exception):
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.code)
+        self.reason = reason
+
+
+class Pipeline:
+    """Reusable and thread-safe: models are loaded once here, no per-image state is kept."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        models: ModelStore | None = None,
+        stages: Sequence[Stage] | None = None,
+    ) -> None:
+        self.config = config or Config()
+        self.models = models or ModelStore(self.config.models.dir or None)
+        self.stages: list[Stage] = (
+            list(stages) if stages is not None else build_stages(self.config, self.models)
+        )
+        self._digest = self.config.digest()
+
+    def close(self) -> None:
+        for stage in self.stages:
+            close = getattr(stage, "close", None)
+            if callable(close):
+                close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def process(self, source: io.Source, *, name: str | None = None) -> Result:
+        """De-identify one image. Never raises for a bad image: the Result says why."""
+        timings: dict[str, float] = {}
+        report = ImageReport(status="failed", input=InputInfo(path=name))
+        started = time.perf_counter()
+        try:
+            return self._process(source, report, timings)
+        except _Failed as failed:
+            return self._fail(report, failed.reason, timings)
+        finally:
+            timings["total"] = (time.perf_counter() - started) * 1000
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _fail(self, report: ImageReport, reason: Reason, timings: dict[str, float]) -> Result:
+        report.status = "failed"
+        report.output = None
+        report.reasons.append(reason)
+        report.timings_ms = timings
+        self._finish(report)
+        log.info("image failed: %s (%s)", reason.code, reason.stage or "pipeline")
+        return Result("failed", report)
+
+    def _process(self, source: io.Source, report: ImageReport, timings: dict[str, float]) -> Result:
+        cfg = self.config
+        with _timed(timings, "decode"):
+            try:
+                loaded = io.load(source, cfg.input)
+            except InputError as exc:
+                raise _Failed(Reason(exc.code, str(exc), "decode")) from exc
+            except Exception as exc:  # decoder bugs on hostile files must not escape
+                msg = f"image could not be decoded ({type(exc).__name__})"
+                raise _Failed(Reason("corrupt", msg, "decode")) from exc
+        src, frame = loaded.source, loaded.frame
+        report.input = InputInfo(
+            path=report.input.path, sha256=src.sha256, format=src.format, width=src.width,
+            height=src.height, bytes=len(src.data) if src.data else None, mode=src.mode,
+            orientation=src.orientation, conversions=list(src.conversions),
+        )  # fmt: skip
+
+        context = Context(config=cfg, source=src, frame=frame, name=report.input.path)
+        results: list[tuple[Stage, StageResult]] = []
+        for stage in self.stages:
+            result = self._run_stage(stage, frame.pixels, context, timings)
+            results.append((stage, result))
+            if result.keep_regions:
+                context = replace(context, keep_regions=context.keep_regions + result.keep_regions)
+
+        edits = [e for _, r in results for e in r.edits]
+        with _timed(timings, "redact"):
+            pixels = redact.apply(frame.pixels, edits) if edits else frame.pixels
+
+        findings: dict[str, tuple[Finding, ...]] = {}
+        review: list[Reason] = []
+        for stage, result in results:
+            findings[stage.name] = result.findings
+            review.extend(result.review)
+            if isinstance(stage, VerifyingStage):
+                checked = self._verify(stage, pixels, context, result, timings)
+                if checked.edits:
+                    pixels = redact.apply(pixels, checked.edits)
+                    edits.extend(checked.edits)
+                if checked.findings:
+                    findings[stage.name] = checked.findings
+                review.extend(checked.review)
+        for _, result in results:
+            if tesseract := result.extra.get("tesseract"):
+                report.tesseract = str(tesseract)
+
+        all_findings = [f for group in findings.values() for f in group]
+        report.faces = [dict(f.to_report()) for f in all_findings if f.kind == "face"]
+        report.text = [dict(f.to_report()) for f in all_findings if f.kind == "text"]
+        found = [dict(f.to_report()) for f in all_findings if f.kind == "metadata"]
+
+        changed = bool(edits) and not np.array_equal(pixels, frame.pixels)
+        with _timed(timings, "encode"):
+            data, out_fmt, encoding, icc_kept = self._encode(loaded, pixels, changed)
+            residue = [
+                i for i in metadata.inventory(data) if not (i.category == "icc" and icc_kept)
+            ]
+        if residue:
+            kinds = ", ".join(sorted({i.category for i in residue}))
+            raise _Failed(Reason("metadata_residue", f"output still carried: {kinds}", "encode"))
+
+        categories = sorted({str(i["category"]) for i in found})
+        kept = ["icc"] if icc_kept else []
+        report.metadata = MetadataSummary(
+            found=found,
+            removed=[c for c in categories if c not in kept],
+            kept=kept,
+            orientation_applied=src.orientation,
+        )
+        quality = self.config.output.jpeg_quality if out_fmt == "JPEG" else None
+        report.output = OutputInfo(
+            sha256=hashlib.sha256(data).hexdigest(), format=out_fmt, encoding=encoding,
+            bytes=len(data), quality=quality if encoding == "re-encoded" else None,
+        )  # fmt: skip
+        report.reasons.extend(review)
+        if review:
+            report.status = "needs_review"
+        elif changed or report.metadata.removed or src.orientation != 1:
+            report.status = "redacted"
+        else:
+            report.status = "clean"
+        report.timings_ms = timings
+        self._finish(report)
+        return Result(report.status, report, data, out_fmt)
+
+    def _run_stage(
+        self, stage: Stage, pixels: np.ndarray, context: Context, timings: dict[str, float]
+    ) -> StageResult:
+        with _timed(timings, stage.name):
+            try:
+                return stage.run(pixels, context)
+            except DeidError as exc:
+                raise _Failed(Reason(exc.code, str(exc), stage.name)) from exc
+            except Exception as exc:
+                log.debug("stage %s raised %s", stage.name, type(exc).__name__)
+                msg = f"{stage.name} stage failed ({type(exc).__name__}); image not written"
+                raise _Failed(Reason("stage_failed", msg, stage.name)) from exc
+
+    def _verify(
+        self,
+        stage: VerifyingStage,
+        pixels: np.ndarray,
+        context: Context,
+        result: StageResult,
+        timings: dict[str, float],
+    ) -> StageResult:
+        with _timed(timings, f"{stage.name}_verify"):
+            try:
+                return stage.verify(pixels, context, result)
+            except DeidError as exc:
+                raise _Failed(Reason(exc.code, str(exc), f"{stage.name}_verify")) from exc
+            except Exception as exc:
+                msg = f"{stage.name} verification failed ({type(exc).__name__}); image not written"
+                raise _Failed(Reason("verify_failed", msg, stage.name)) from exc
+
+    def _encode(
+        self, loaded: io.Loaded, pixels: np.ndarray, changed: bool
+    ) -> tuple[bytes, str, str, bool]:
+        src, frame, out = loaded.source, loaded.frame, self.config.output
+        keep_icc = self.config.metadata.keep_icc
+        fmt = src.output_format
+        if (
+            not changed
+            and out.lossless_when_unchanged
+            and src.data
+            and src.orientation == 1
+            and fmt == io.OUTPUT_FORMATS.get(src.format or "", "")
+        ):
+            stripped = metadata.strip_lossless(src.data, keep_icc=keep_icc)
+            if stripped is not None:
+                icc_kept = any(i.category == "icc" for i in metadata.inventory(stripped))
+                return stripped, fmt, "lossless-strip", icc_kept
+        icc = src.icc_profile if keep_icc and src.icc_profile else None
+        if icc is not None and not _icc_fits(icc, frame.mode):
+            icc = None
+        data = io.encode(
+            pixels, alpha=frame.alpha, mode=frame.mode, fmt=fmt, config=out, icc_profile=icc,
+            lossless_webp=_is_lossless_webp(src),
+        )  # fmt: skip
+        return data, fmt, "re-encoded", icc is not None
+
+    def _finish(self, report: ImageReport) -> None:
+        report.config_digest = self._digest
+        report.models = self.models.used()
+        report.summary = summarise(report)
+        problems = validate(report.to_dict())
+        if problems:
+            # A report that does not match the schema is a bug; fail the image rather
+            # than hand out something a clinic cannot rely on.
+            report.status = "failed"
+            report.output = None
+            report.reasons.append(
+                Reason("report_invalid", "report failed schema validation: "
+                       + "; ".join(problems[:3]), "report")
+            )
+            report.summary = summarise(report)
+
+
+def _icc_fits(profile: bytes, mode: str) -> bool:
+    """Keep a profile only if it is plain and describes the colour model we write."""
+    if not metadata.plain_icc(profile) or len(profile) < 20:
+        return False
+    space = profile[16:20]
+    return space == (b"GRAY" if mode == "L" else b"RGB ")
+
+
+def _is_lossless_webp(src: io.SourceInfo) -> bool:
+    return src.format == "WEBP" and b"VP8L" in src.data[12:64]
+
+
+class _timed:
+    def __init__(self, timings: dict[str, float], key: str) -> None:
+        self.timings, self.key = timings, key
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = (time.perf_counter() - self.start) * 1000
+        self.timings[self.key] = self.timings.get(self.key, 0.0) + elapsed
+
+
+def process_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    config: Config | None = None,
+    report_path: str | os.PathLike[str] | None = None,
+) -> Result:
+    """One file in, one file out (only if it may be written), optional report JSON."""
+    with Pipeline(config) as pipe:
+        result = pipe.process(src, name=Path(src).name)
+    if result.ok:
+        result.save(dst)
+    if report_path is not None:
+        io.write_atomic(report_path, result.report.to_json().encode("utf-8"))
+    return result
+
+
+__all__ = ["Pipeline", "Result", "process_file"]

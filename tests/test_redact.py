@@ -1,0 +1,50 @@
+"""The one place pixels change: each method, masks, and input immutability."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deid.redact import apply
+from deid.types import Box, Edit
+
+
+def _image() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 255, (100, 120, 3), dtype=np.uint8)
+    img.setflags(write=False)
+    return img
+
+
+def test_fill_changes_only_the_box_and_not_the_input() -> None:
+    img = _image()
+    out = apply(img, [Edit(Box(10, 20, 40, 50), "fill", color=(0, 0, 0))])
+    assert (out[20:50, 10:40] == 0).all()
+    assert np.array_equal(out[:20], img[:20]) and np.array_equal(out[:, 40:], img[:, 40:])
+    assert out is not img and not np.shares_memory(out, img)
+
+
+def test_pixelate_makes_uniform_cells() -> None:
+    out = apply(_image(), [Edit(Box(0, 0, 80, 80), "pixelate", size=16)])
+    cell = out[16:32, 32:48]
+    assert (cell == cell[0, 0]).all()
+
+
+def test_blur_reduces_detail() -> None:
+    img = _image()
+    out = apply(img, [Edit(Box(0, 0, 120, 100), "blur", size=6)])
+    assert out.astype(float).std() < img.astype(float).std() / 3
+
+
+def test_soft_mask_keeps_unmasked_pixels_exactly() -> None:
+    img = _image()
+    mask = np.ones((60, 60), np.float32)
+    mask[20:40, 20:40] = 0.0  # a kept hole, like the oral region
+    out = apply(img, [Edit(Box(30, 30, 90, 90), "fill", mask=mask)])
+    assert np.array_equal(out[50:70, 50:70], img[50:70, 50:70])
+    assert (out[30:50, 30:90] == 0).all()
+
+
+def test_boxes_outside_the_image_are_clipped() -> None:
+    mask = np.ones((40, 40), np.float32)
+    out = apply(_image(), [Edit(Box(-20, -20, 20, 20), "fill", mask=mask)])
+    assert (out[:20, :20] == 0).all()
