@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -148,9 +149,12 @@ def run_batch(
             for job in todo:
                 record(_run_job(pipe, job, dst))
     else:
+        # spawn, not fork: model runtimes start threads, and forking a process that
+        # holds them can deadlock the children.
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_worker_init, initargs=(config.to_dict(),)
-        ) as pool:
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init, initargs=(config.to_dict(),),
+        ) as pool:  # fmt: skip
             for item in pool.map(_worker_run, todo, [str(dst)] * len(todo)):
                 record(item)
 

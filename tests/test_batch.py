@@ -1,0 +1,113 @@
+"""Batch runs over real folders: outputs, reports, summary, resume, and safety checks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import piexif
+import pytest
+from PIL import Image
+
+import deid
+from deid.batch import run_batch
+from deid.cli import main
+from deid.errors import ConfigError
+
+CFG = deid.Config(stages=("metadata",))
+
+
+def _jpeg(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    exif = piexif.dump({"0th": {piexif.ImageIFD.Artist: b"Wang Hsiao-Ming"}})
+    Image.fromarray(arr).save(buf, "JPEG", quality=90, exif=exif)
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    src = tmp_path / "in"
+    (src / "visit2").mkdir(parents=True)
+    (src / "a.jpg").write_bytes(_jpeg(1))
+    (src / "visit2" / "b.JPG").write_bytes(_jpeg(2))
+    png = io.BytesIO()
+    Image.new("RGB", (50, 40), (9, 9, 9)).save(png, "PNG")
+    (src / "visit2" / "c.jpg").write_bytes(png.getvalue())  # wrong extension: really a PNG
+    (src / "empty.jpg").write_bytes(b"")
+    (src / "notes.png").write_text("not an image")
+    (src / "cut.jpg").write_bytes(_jpeg(3)[:900])
+    (src / "readme.txt").write_text("ignored")
+    return src
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*")
+            if p.is_file()}  # fmt: skip
+
+
+def test_batch_writes_outputs_reports_and_summary(folder: Path, tmp_path: Path) -> None:
+    before = _hashes(folder)
+    out = tmp_path / "out"
+    summary = run_batch(folder, out, config=CFG)
+    assert summary.counts == {"redacted": 2, "clean": 1, "failed": 3}
+    assert summary.exit_code == 2
+    assert (out / "images" / "a.jpg").is_file()
+    assert (out / "images" / "visit2" / "b.JPG").is_file()
+    assert (out / "images" / "visit2" / "c.png").is_file()  # extension follows the content
+    for bad in ("empty.jpg", "notes.png", "cut.jpg"):
+        assert not (out / "images" / bad).exists()
+        report = json.loads((out / "reports" / f"{bad}.json").read_text())
+        assert report["status"] == "failed" and report["output"] is None
+    data = json.loads((out / "summary.json").read_text())
+    assert data["total"] == 6
+    assert _hashes(folder) == before  # inputs untouched
+    assert b"Wang" not in (out / "images" / "a.jpg").read_bytes()
+
+
+def test_rerun_resumes_and_redoes_what_is_missing(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(folder, out, config=CFG)
+    (out / "images" / "a.jpg").unlink()  # as if the machine died before this output landed
+    summary = run_batch(folder, out, config=CFG)
+    resumed = {i.input for i in summary.items if i.resumed}
+    assert resumed == {"visit2/b.JPG", "visit2/c.jpg"}
+    assert (out / "images" / "a.jpg").is_file()
+
+
+def test_settings_change_invalidates_resume(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(folder, out, config=CFG)
+    other = CFG.replace(output={"jpeg_quality": 93})
+    summary = run_batch(folder, out, config=other)
+    assert not any(i.resumed for i in summary.items)
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_output_folder_may_not_overlap_input(folder: Path, inside: bool) -> None:
+    with pytest.raises(ConfigError):
+        if inside:
+            run_batch(folder, folder / "out", config=CFG)
+        else:
+            run_batch(folder, folder, config=CFG)
+
+
+def test_worker_pool_gives_the_same_outputs(folder: Path, tmp_path: Path) -> None:
+    run_batch(folder, tmp_path / "one", config=CFG, workers=1)
+    run_batch(folder, tmp_path / "two", config=CFG, workers=2)
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes()
+           for p in (tmp_path / "one" / "images").rglob("*") if p.is_file()}  # fmt: skip
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes()
+           for p in (tmp_path / "two" / "images").rglob("*") if p.is_file()}  # fmt: skip
+    assert one == two and len(one) == 3
+
+
+def test_cli_batch_exit_code_and_output(folder: Path, tmp_path: Path, capsys) -> None:
+    code = main(["batch", str(folder), str(tmp_path / "out"), "--stages", "metadata"])
+    assert code == 2
+    printed = capsys.readouterr().out
+    assert "failed=3" in printed and "Wang" not in printed

@@ -1,0 +1,165 @@
+"""Pipeline policy on real encoded files: fail closed, review, edits, encoding paths."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import piexif
+import pytest
+from PIL import Image
+
+import deid
+from deid.report import validate
+from deid.types import Box, Edit, Reason, StageResult
+
+NAME, NATIONAL_ID = "王小明", "A123456789"
+METADATA_ONLY = deid.Config(stages=("metadata",))
+
+
+def _photo(h: int = 240, w: int = 320) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.dstack([xx % 256, yy % 256, (xx + yy) % 256]).astype(np.uint8)
+
+
+def _jpeg_with_phi(**extra: object) -> bytes:
+    exif = piexif.dump({
+        "0th": {piexif.ImageIFD.Artist: NAME.encode(), piexif.ImageIFD.Make: b"Cam"},
+        "Exif": {piexif.ExifIFD.UserComment: b"ASCII\x00\x00\x00" + NATIONAL_ID.encode()},
+    })  # fmt: skip
+    buf = io.BytesIO()
+    Image.fromarray(_photo()).save(buf, "JPEG", quality=90, exif=exif, **extra)
+    return buf.getvalue()
+
+
+class Raising:
+    name = "boom"
+
+    def run(self, image, context):
+        raise ValueError(f"OCR saw {NAME} {NATIONAL_ID}")
+
+
+class Flagging:
+    name = "flag"
+
+    def run(self, image, context):
+        return StageResult(review=(Reason("unsure", "a detector was unsure", "flag"),))
+
+
+class Filling:
+    name = "fill"
+
+    def run(self, image, context):
+        return StageResult(edits=(Edit(Box(10, 10, 60, 50), "fill", color=(0, 255, 0)),))
+
+
+def _pipe(*extra_stages: object) -> deid.Pipeline:
+    from deid.stages.metadata import MetadataStage
+
+    return deid.Pipeline(METADATA_ONLY, stages=[MetadataStage(METADATA_ONLY.metadata),
+                                                *extra_stages])  # fmt: skip
+
+
+def _no_phi(blob: bytes | str) -> None:
+    text = blob if isinstance(blob, str) else blob.decode("latin-1")
+    raw = blob if isinstance(blob, bytes) else blob.encode()
+    for secret in (NAME, NATIONAL_ID):
+        assert secret not in text
+        assert secret.encode() not in raw and secret.encode("utf-16-le") not in raw
+
+
+def test_metadata_is_removed_and_report_is_valid_and_phi_free() -> None:
+    result = _pipe().process(_jpeg_with_phi(), name="photo.jpg")
+    assert result.status == "redacted", result.report.reasons
+    report = result.report.to_dict()
+    assert validate(report) == []
+    assert "exif" in report["metadata"]["removed"]
+    assert report["output"]["encoding"] == "lossless-strip"
+    _no_phi(result.encode())
+    _no_phi(json.dumps(report, ensure_ascii=False))
+
+
+def test_a_failing_stage_writes_nothing_and_leaks_nothing(tmp_path: Path) -> None:
+    result = _pipe(Raising()).process(_jpeg_with_phi())
+    assert result.status == "failed" and result.data is None and not result.ok
+    with pytest.raises(deid.DeidError):
+        result.encode()
+    with pytest.raises(deid.DeidError):
+        result.save(tmp_path / "out.jpg")
+    assert not (tmp_path / "out.jpg").exists()
+    assert result.report.reasons[0].code == "stage_failed"
+    _no_phi(result.report.to_json())
+    assert validate(result.report.to_dict()) == []
+
+
+def test_review_reasons_escalate_status() -> None:
+    result = _pipe(Flagging()).process(_jpeg_with_phi())
+    assert result.status == "needs_review"
+    assert [r.code for r in result.report.reasons] == ["unsure"]
+
+
+def test_edits_change_pixels_and_force_re_encoding() -> None:
+    result = _pipe(Filling()).process(_jpeg_with_phi())
+    assert result.status == "redacted"
+    assert result.report.output is not None and result.report.output.encoding == "re-encoded"
+    out = np.asarray(Image.open(io.BytesIO(result.encode())).convert("RGB")).astype(int)
+    assert np.abs(out[15:45, 15:55] - [0, 255, 0]).max() < 16
+    _no_phi(result.encode())
+
+
+def test_rotated_input_is_re_encoded_upright() -> None:
+    exif = piexif.dump({"0th": {piexif.ImageIFD.Orientation: 6, piexif.ImageIFD.Artist: b"x"}})
+    buf = io.BytesIO()
+    Image.fromarray(_photo()).save(buf, "JPEG", quality=95, exif=exif)
+    result = _pipe().process(buf.getvalue())
+    out = Image.open(io.BytesIO(result.encode()))
+    assert out.size == (240, 320)  # turned upright, width and height swapped
+    assert result.report.metadata.orientation_applied == 6
+    assert out.getexif().get(0x0112) is None
+
+
+def test_bad_bytes_fail_with_a_reason_not_an_exception() -> None:
+    result = _pipe().process(b"GIF89a not really")
+    assert result.status == "failed" and result.report.reasons[0].stage == "decode"
+    assert result.report.summary.startswith("Not written")
+
+
+def test_pipeline_is_reusable_across_threads() -> None:
+    pipe = _pipe(Filling())
+    data = _jpeg_with_phi()
+    outputs: list[bytes] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        out = pipe.process(data).encode()
+        with lock:
+            outputs.append(out)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outputs) == 4 and len(set(outputs)) == 1
+
+
+def test_process_file_writes_output_and_report(tmp_path: Path) -> None:
+    src = tmp_path / "in.jpg"
+    src.write_bytes(_jpeg_with_phi())
+    before = src.read_bytes()
+    result = deid.process_file(src, tmp_path / "out.jpg", config=METADATA_ONLY,
+                               report_path=tmp_path / "out.json")  # fmt: skip
+    assert result.ok and (tmp_path / "out.jpg").is_file()
+    assert json.loads((tmp_path / "out.json").read_text())["status"] == "redacted"
+    assert src.read_bytes() == before
+
+
+def test_process_file_writes_no_image_for_a_bad_input(tmp_path: Path) -> None:
+    src = tmp_path / "empty.jpg"
+    src.write_bytes(b"")
+    result = deid.process_file(src, tmp_path / "out.jpg", config=METADATA_ONLY)
+    assert result.status == "failed" and not (tmp_path / "out.jpg").exists()
+    assert result.report.reasons[0].code == "empty_file"
