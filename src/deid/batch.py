@@ -23,12 +23,10 @@ from typing import Any
 from . import io
 from .config import Config
 from .errors import ConfigError
+from .names import NamePolicy, name_policy
 from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-
-NamePolicy = Callable[[str], tuple[str, str | None]]
-"""relative input path -> (relative output path, masked original or None if it held no PHI)."""
 
 IMAGES_DIR, REVIEW_DIR, REPORTS_DIR = "images", "needs_review", "reports"
 
@@ -92,19 +90,6 @@ def iter_inputs(in_dir: Path) -> Iterator[str]:
     return iter(sorted(found))
 
 
-def _identity(relpath: str) -> tuple[str, str | None]:
-    return relpath, None
-
-
-def default_names(config: Config) -> NamePolicy:
-    """Output names free of PHI: file names like 王小明_術前.jpg leak as surely as pixels."""
-    if "text" not in config.stages:
-        return _identity
-    from .text.filenames import safe_name
-
-    return lambda relpath: safe_name(relpath, config=config.text)
-
-
 @dataclass(frozen=True)
 class _Job:
     relpath: str
@@ -125,7 +110,7 @@ def run_batch(
     config = config or Config()
     src, dst = Path(in_dir), Path(out_dir)
     check_paths(src, dst)
-    policy = names or _identity
+    policy = names or name_policy(config)
     jobs = _plan(src, policy)
     summary = BatchSummary()
     digest = config.digest()
@@ -244,5 +229,4 @@ def _worker_run(job: _Job, dst: str) -> BatchItem:
     return _run_job(_WORKER["pipe"], job, Path(dst))
 
 
-__all__ = ["BatchItem", "BatchSummary", "NamePolicy", "check_paths", "default_names", "iter_inputs",
-           "run_batch"]
+__all__ = ["BatchItem", "BatchSummary", "check_paths", "iter_inputs", "run_batch"]

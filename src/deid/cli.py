@@ -108,7 +108,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     config = load_config(args)
     with Pipeline(config) as pipe:
-        result = pipe.process(src, name=_safe_name(config, src.name))
+        result = pipe.process(src, name=src.name)
     if result.ok:
         result.save(dst)
     report = result.report.to_json()
@@ -122,16 +122,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
     return _status_exit(result.status)
 
 
-def _safe_name(config: Config, name: str) -> str:
-    from .batch import default_names
-
-    policy = default_names(config)
-    _, masked = policy(name)
-    return masked or name
-
-
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import default_names, run_batch
+    from .batch import run_batch
 
     config = load_config(args)
     out_dir = Path(args.output_dir)
@@ -147,7 +139,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             print(f"[{n}/{total}] {item.status:<12} {where}{tag}", flush=True)
 
     summary = run_batch(args.input_dir, out_dir, config=config, workers=args.workers,
-                        names=default_names(config), progress=progress)  # fmt: skip
+                        progress=progress)  # fmt: skip
     counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items())) or "no images"
     print(f"deid batch: {counts}; summary: {out_dir / 'summary.json'}")
     return summary.exit_code
@@ -158,7 +150,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     with Pipeline(config) as pipe:
-        result = pipe.process(args.input, name=_safe_name(config, Path(args.input).name))
+        result = pipe.process(args.input, name=Path(args.input).name)
     report = result.report
     if args.json:
         print(report.to_json())

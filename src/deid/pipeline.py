@@ -23,6 +23,7 @@ from . import io, metadata, redact
 from .config import Config
 from .errors import DeidError, InputError
 from .models import ModelStore
+from .names import name_policy
 from .report import ImageReport, InputInfo, MetadataSummary, OutputInfo, summarise, validate
 from .stages import Context, Stage, VerifyingStage, build_stages
 from .types import Finding, Reason, StageResult
@@ -74,6 +75,7 @@ class Pipeline:
             list(stages) if stages is not None else build_stages(self.config, self.models)
         )
         self._digest = self.config.digest()
+        self._names = name_policy(self.config)
 
     def close(self) -> None:
         for stage in self.stages:
@@ -90,7 +92,10 @@ class Pipeline:
     def process(self, source: io.Source, *, name: str | None = None) -> Result:
         """De-identify one image. Never raises for a bad image: the Result says why."""
         timings: dict[str, float] = {}
-        report = ImageReport(status="failed", input=InputInfo(path=name))
+        masked = self._names(name)[1] if name else None
+        report = ImageReport(
+            status="failed", input=InputInfo(path=masked or name, path_masked=masked is not None)
+        )
         started = time.perf_counter()
         try:
             return self._process(source, report, timings)
@@ -122,8 +127,9 @@ class Pipeline:
                 raise _Failed(Reason("corrupt", msg, "decode")) from exc
         src, frame = loaded.source, loaded.frame
         report.input = InputInfo(
-            path=report.input.path, sha256=src.sha256, format=src.format, width=src.width,
-            height=src.height, bytes=len(src.data) if src.data else None, mode=src.mode,
+            path=report.input.path, path_masked=report.input.path_masked, sha256=src.sha256,
+            format=src.format, width=src.width, height=src.height,
+            bytes=len(src.data) if src.data else None, mode=src.mode,
             orientation=src.orientation, conversions=list(src.conversions),
         )  # fmt: skip
 
