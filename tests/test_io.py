@@ -96,6 +96,14 @@ def test_multi_frame_inputs_are_refused_not_truncated(fmt: str) -> None:
     assert err.value.code == "multi_frame"
 
 
+def test_avif_decodes() -> None:
+    buf = io.BytesIO()
+    Image.fromarray(_asymmetric(64, 96)).save(buf, "AVIF", quality=90)
+    loaded = load(buf.getvalue(), CFG)
+    assert loaded.source.format == "AVIF" and loaded.source.output_format == "AVIF"
+    assert loaded.frame.pixels.shape == (64, 96, 3)
+
+
 def test_heic_decodes() -> None:
     import pillow_heif
 
@@ -134,7 +142,7 @@ def test_arrays_of_any_depth_are_accepted() -> None:
     assert loaded.frame.mode == "L" and loaded.frame.pixels.max() == 255
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "BMP", "HEIF", "AVIF"])
 def test_encode_round_trips_every_output_format(fmt: str) -> None:
     yy, xx = np.mgrid[0:64, 0:96]
     arr = np.dstack([xx * 2, yy * 3, (xx + yy)]).astype(np.uint8)

@@ -163,3 +163,13 @@ def test_process_file_writes_no_image_for_a_bad_input(tmp_path: Path) -> None:
     result = deid.process_file(src, tmp_path / "out.jpg", config=METADATA_ONLY)
     assert result.status == "failed" and not (tmp_path / "out.jpg").exists()
     assert result.report.reasons[0].code == "empty_file"
+
+
+def test_avif_metadata_is_removed() -> None:
+    buf = io.BytesIO()
+    exif = piexif.dump({"0th": {piexif.ImageIFD.Artist: NAME.encode()}})
+    Image.fromarray(_photo()).save(buf, "AVIF", quality=90, exif=exif)
+    result = _pipe().process(buf.getvalue())
+    assert result.status == "redacted" and result.format == "AVIF"
+    assert result.report.metadata.removed == ["exif"]
+    _no_phi(result.encode())

@@ -34,17 +34,17 @@ OUTPUT_FORMATS = {
     "BMP": "BMP",
     "GIF": "PNG",
     "HEIF": "HEIF",
-    "AVIF": "HEIF",
+    "AVIF": "AVIF",
 }
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp",
-              "HEIF": ".heic"}  # fmt: skip
+              "HEIF": ".heic", "AVIF": ".avif"}  # fmt: skip
 INPUT_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic",
      ".heif", ".avif"}
 )  # fmt: skip
 
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
-                b"avif", b"avis")  # fmt: skip
+# HEVC-coded HEIF goes through pillow-heif; AVIF is decoded by Pillow itself.
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +130,9 @@ def load(source: Source, config: InputConfig) -> Loaded:
 
 
 def _is_heif(data: bytes) -> bool:
-    return len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
+    if len(data) < 12 or data[4:8] != b"ftyp" or data[8:12] in (b"avif", b"avis"):
+        return False
+    return data[8:12] in _HEIF_BRANDS
 
 
 def _too_many_pixels(config: InputConfig) -> InputError:
@@ -383,6 +385,8 @@ def encode(
         if img.mode == "LA":
             img = img.convert("RGBA")
         img.save(buf, "BMP")
+    elif fmt == "AVIF":
+        img.save(buf, "AVIF", quality=config.heif_quality, **params)
     elif fmt == "HEIF":
         import pillow_heif
 
