@@ -173,3 +173,13 @@ def test_avif_metadata_is_removed() -> None:
     assert result.status == "redacted" and result.format == "AVIF"
     assert result.report.metadata.removed == ["exif"]
     _no_phi(result.encode())
+
+
+def test_over_the_pixel_limit_is_failed_without_output(tmp_path: Path) -> None:
+    src = tmp_path / "huge.png"
+    Image.new("L", (5000, 5000)).save(src, "PNG")  # 25 MP in a few kilobytes
+    config = METADATA_ONLY.replace(input={"max_pixels": 20_000_000})
+    result = deid.process_file(src, tmp_path / "out.png", config=config)
+    assert result.status == "failed" and result.report.reasons[0].code == "too_many_pixels"
+    assert "max_pixels" in result.report.reasons[0].message
+    assert not (tmp_path / "out.png").exists()
