@@ -25,8 +25,22 @@ def _metadata(config: Config, models: ModelStore) -> Stage:
     return MetadataStage(config.metadata)
 
 
+def _faces(config: Config, models: ModelStore) -> Stage:
+    from .faces import FaceStage
+
+    return FaceStage(config.faces, models)
+
+
+def _text(config: Config, models: ModelStore) -> Stage:
+    from .text import TextStage
+
+    return TextStage(config.text)
+
+
 REGISTRY: dict[str, StageFactory] = {
     "metadata": _metadata,
+    "faces": _faces,
+    "text": _text,
 }
 
 

@@ -1,0 +1,373 @@
+"""Generate the face-stage dev set: realistic cases built from package-shipped photos.
+
+Ground truth (face, eye and mouth boxes) was drawn by hand on the three source photos
+and checked by eye on a rendered overlay (``--check`` writes it again); every case is
+built by a geometric transform of a source, and the same 3x3 matrix maps the boxes.
+No detector is involved.
+
+    .venv/bin/python benchmarks/devset_faces.py            # writes benchmarks/devset/faces/
+    .venv/bin/python benchmarks/devset_faces.py --check    # also writes overlays to check
+
+Sources: scikit-image ``astronaut`` (frontal smile), matplotlib ``grace_hopper.jpg``
+(frontal), scikit-image ``camera`` (side view, grayscale); face-free scenes from
+scikit-image's other sample images plus rendered text and tooth-like textures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import cv2
+import matplotlib.cbook
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from skimage import data
+
+OUT = Path(__file__).resolve().parent / "devset" / "faces"
+BIG = (4000, 3000)  # 12 MP
+
+# Hand-drawn ground truth on the source photos: [left, top, right, bottom].
+GT = {
+    "astronaut": {
+        "face": (178, 70, 282, 192),
+        "eyes": [(190, 93, 214, 108), (236, 95, 260, 110)],
+        "mouth": (199, 136, 247, 157),
+        "pose": "frontal",
+    },
+    "grace": {
+        "face": (170, 132, 360, 328),
+        "eyes": [(200, 178, 246, 202), (284, 175, 325, 200)],
+        "mouth": (230, 267, 305, 288),
+        "pose": "frontal",
+    },
+    "camera": {
+        "face": (180, 122, 256, 198),
+        "eyes": [(224, 138, 252, 155)],
+        "mouth": (228, 170, 250, 185),
+        "pose": "profile",
+    },
+}
+
+
+def sources() -> dict[str, np.ndarray]:
+    grace = Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")).convert("RGB")
+    return {
+        "astronaut": data.astronaut(),
+        "grace": np.asarray(grace),
+        "camera": np.stack([data.camera()] * 3, axis=-1),
+    }
+
+
+def scenes() -> dict[str, np.ndarray]:
+    def rgb(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a)
+        if a.dtype == bool:
+            a = a.astype(np.uint8) * 255
+        if a.dtype != np.uint8:
+            a = (255 * (a - a.min()) / max(1e-9, float(a.max() - a.min()))).astype(np.uint8)
+        return np.stack([a] * 3, -1) if a.ndim == 2 else a[..., :3]
+
+    names = ["chelsea", "coffee", "rocket", "brick", "gravel", "grass", "text", "page",
+             "moon", "coins", "retina", "hubble_deep_field", "immunohistochemistry", "cell",
+             "colorwheel", "logo", "clock", "horse", "checkerboard"]  # fmt: skip
+    out = {}
+    for n in names:
+        out[n] = rgb(getattr(data, n)())
+    out["motorcycle"] = rgb(data.stereo_motorcycle()[0])
+    return out
+
+
+# -- geometry ----------------------------------------------------------------------------
+
+
+def affine(scale: float = 1.0, tx: float = 0.0, ty: float = 0.0) -> np.ndarray:
+    return np.array([[scale, 0, tx], [0, scale, ty], [0, 0, 1]], dtype=np.float64)
+
+
+def rotation(deg: float, center: tuple[float, float]) -> np.ndarray:
+    m = cv2.getRotationMatrix2D(center, deg, 1.0)
+    return np.vstack([m, [0, 0, 1]])
+
+
+def map_box(m: np.ndarray, box: tuple[int, int, int, int]) -> list[int]:
+    x0, y0, x1, y1 = box
+    pts = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], dtype=np.float64).T
+    q = m @ pts
+    q = q[:2] / q[2]
+    return [math.floor(q[0].min()), math.floor(q[1].min()),
+            math.ceil(q[0].max()), math.ceil(q[1].max())]  # fmt: skip
+
+
+def map_quad(m: np.ndarray, box: tuple[int, int, int, int]) -> list[list[float]]:
+    x0, y0, x1, y1 = box
+    pts = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], dtype=np.float64).T
+    q = m @ pts
+    return (q[:2] / q[2]).T.round(1).tolist()
+
+
+def paste(canvas: np.ndarray, src: np.ndarray, m: np.ndarray) -> None:
+    h, w = canvas.shape[:2]
+    warped = cv2.warpPerspective(src, m, (w, h), flags=cv2.INTER_AREA
+                                 if m[0, 0] < 1 else cv2.INTER_CUBIC)  # fmt: skip
+    inside = cv2.warpPerspective(np.full(src.shape[:2], 255, np.uint8), m, (w, h),
+                                 flags=cv2.INTER_NEAREST)  # fmt: skip
+    canvas[inside > 0] = warped[inside > 0]
+
+
+def face_truth(name: str, m: np.ndarray, role: str = "subject", pose: str | None = None) -> dict:
+    g = GT[name]
+    return {
+        "source": name,
+        "face": map_box(m, g["face"]),
+        "eyes": [map_box(m, e) for e in g["eyes"]],
+        "mouth": map_box(m, g["mouth"]),
+        "mouth_quad": map_quad(m, g["mouth"]),
+        "pose": pose or g["pose"],
+        "role": role,
+    }
+
+
+def clip_truth(faces: list[dict], w: int, h: int) -> list[dict]:
+    """Drop eyes cut off by the frame; a face with no eye left in frame is not a face here."""
+    kept = []
+    for f in faces:
+        eyes = [e for e in f["eyes"] if e[0] >= 0 and e[1] >= 0 and e[2] <= w and e[3] <= h]
+        if eyes:
+            kept.append({**f, "eyes": eyes})
+    return kept
+
+
+def background(scene: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(scene, size, interpolation=cv2.INTER_CUBIC)
+
+
+# -- cases -------------------------------------------------------------------------------
+
+
+def build() -> list[dict]:
+    src = sources()
+    sc = scenes()
+    cases: list[dict] = []
+
+    def add(name: str, image: np.ndarray, category: str, faces: list[dict], **extra) -> None:
+        h, w = image.shape[:2]
+        cases.append({"name": name, "image": image, "category": category,
+                      "faces": clip_truth(faces, w, h), **extra})  # fmt: skip
+
+    # 1. Full-face portraits at 12 MP: photo scaled to the frame height, and zoomed so
+    #    the face fills the frame.
+    for n, bg in (("astronaut", "coffee"), ("grace", "brick")):
+        s = src[n]
+        m = affine(BIG[1] / s.shape[0], (BIG[0] - s.shape[1] * BIG[1] / s.shape[0]) / 2, 0)
+        canvas = background(sc[bg], BIG)
+        paste(canvas, s, m)
+        add(f"portrait_{n}", canvas, "portrait", [face_truth(n, m)])
+        fx0, fy0, fx1, fy1 = GT[n]["face"]
+        zoom = BIG[1] / ((fy1 - fy0) * 1.6)
+        cx, cy = (fx0 + fx1) / 2, (fy0 + fy1) / 2
+        m = affine(zoom, BIG[0] / 2 - cx * zoom, BIG[1] / 2 - cy * zoom)
+        canvas = np.zeros((BIG[1], BIG[0], 3), np.uint8)
+        paste(canvas, s, m)
+        add(f"closeup_{n}", canvas, "portrait", [face_truth(n, m)])
+
+    # 2. Before/after composites: two crops side by side, the "after" brighter.
+    for n in ("astronaut", "grace"):
+        s = src[n]
+        fx0, fy0, fx1, fy1 = GT[n]["face"]
+        half = (BIG[0] // 2, BIG[1])
+        zoom = half[1] / ((fy1 - fy0) * 2.2)
+        cx, cy = (fx0 + fx1) / 2, (fy0 + fy1) / 2
+        canvas = np.full((BIG[1], BIG[0], 3), 255, np.uint8)
+        faces = []
+        for i in range(2):
+            m = affine(zoom, half[0] * i + half[0] / 2 - cx * zoom, half[1] / 2 - cy * zoom)
+            panel = np.zeros((BIG[1], BIG[0], 3), np.uint8)
+            img = s if i == 0 else np.clip(s.astype(np.float32) * 1.12 + 8, 0, 255).astype(np.uint8)
+            paste(panel, img, m)
+            canvas[:, half[0] * i : half[0] * (i + 1)] = panel[:, half[0] * i : half[0] * (i + 1)]
+            faces.append(face_truth(n, m))
+        canvas[:, half[0] - 6 : half[0] + 6] = 255
+        add(f"composite_{n}", canvas, "composite", faces)
+
+    # 3. Lower-face crops (no eyes): must stay untouched.
+    for n in ("astronaut", "grace"):
+        s = src[n]
+        mx0, my0, mx1, my1 = GT[n]["mouth"]
+        fx0, _, fx1, fy1 = GT[n]["face"]
+        top = my0 - int(0.45 * (my1 - my0)) - 2
+        crop = (fx0 - 10, top, fx1 + 10, fy1 + 15)
+        for k, width in enumerate((3000, 1200)):
+            zoom = width / (crop[2] - crop[0])
+            m = affine(zoom, -crop[0] * zoom, -crop[1] * zoom)
+            size = (width, int((crop[3] - crop[1]) * zoom))
+            canvas = np.zeros((size[1], size[0], 3), np.uint8)
+            paste(canvas, s, m)
+            add(f"lowerface_{n}_{k}", canvas, "lowerface", [])
+        # lips only, like an extraoral close-up of the smile
+        crop = (mx0 - 12, my0 - 6, mx1 + 12, my1 + 8)
+        zoom = 2400 / (crop[2] - crop[0])
+        m = affine(zoom, -crop[0] * zoom, -crop[1] * zoom)
+        canvas = np.zeros((int((crop[3] - crop[1]) * zoom), 2400, 3), np.uint8)
+        paste(canvas, s, m)
+        add(f"lips_{n}", canvas, "lowerface", [])
+
+    # 4. Small faces in busy 12 MP scenes (group photos, staff in the background).
+    rng = np.random.default_rng(7)
+    layouts = [("coffee", [32, 40, 56, 80, 120, 200]), ("gravel", [36, 44, 64, 96, 160]),
+               ("chelsea", [40, 48, 72, 110, 240])]  # fmt: skip
+    for j, (bg, widths) in enumerate(layouts):
+        canvas = background(sc[bg], BIG)
+        faces = []
+        cols = len(widths)
+        for i, fw in enumerate(widths):
+            n = ("astronaut", "grace")[(i + j) % 2]
+            s = src[n]
+            zoom = fw / (GT[n]["face"][2] - GT[n]["face"][0])
+            x = (i + 0.5) * BIG[0] / cols - s.shape[1] * zoom / 2
+            y = rng.uniform(200, BIG[1] - 200 - s.shape[0] * zoom)
+            m = affine(zoom, x, y)
+            paste(canvas, s, m)
+            # the stage's policy: narrower than half the largest face = bystander
+            role = "subject" if fw >= 0.5 * max(widths) else "bystander"
+            faces.append(face_truth(n, m, role=role))
+        add(f"smallfaces_{bg}", canvas, "small", faces)
+
+    # 5. Side views: the camera photo (a true side view), mirrored, cropped and scaled;
+    #    three-quarter views made by a perspective turn of the frontal photos.
+    cam = src["camera"]
+    for k, (mirror, zoom, crop_left) in enumerate(((False, 4.0, 0), (True, 4.0, 0),
+                                                   (False, 6.0, 120), (True, 2.5, 0))):  # fmt: skip
+        m = affine(zoom, -crop_left * zoom, 0)
+        w = int(cam.shape[1] * zoom) - int(crop_left * zoom)
+        h = int(cam.shape[0] * zoom)
+        if mirror:
+            m = np.array([[-1, 0, w], [0, 1, 0], [0, 0, 1]], np.float64) @ m
+        canvas = np.zeros((h, w, 3), np.uint8)
+        paste(canvas, cam, m)
+        add(f"profile_camera_{k}", canvas, "profile", [face_truth("camera", m)])
+    for n in ("astronaut", "grace"):
+        s = src[n]
+        h, w = s.shape[:2]
+        for side in (1, -1):
+            # turn about the vertical axis: one side of the picture recedes
+            d = 0.16 * w
+            srcq = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+            if side > 0:
+                dst = np.float32([[0, 0], [w - d, d * 0.5], [w - d, h - d * 0.5], [0, h]])
+            else:
+                dst = np.float32([[d, d * 0.5], [w, 0], [w, h], [d, h - d * 0.5]])
+            p = cv2.getPerspectiveTransform(srcq, dst).astype(np.float64)
+            m = affine(2000 / h) @ p
+            canvas = np.zeros((2000, int(w * 2000 / h), 3), np.uint8)
+            paste(canvas, s, m)
+            add(f"threequarter_{n}_{'l' if side > 0 else 'r'}", canvas, "threequarter",
+                [face_truth(n, m, pose="three_quarter")])  # fmt: skip
+
+    # 6. Rotated photos: turned 90/180/270 without EXIF orientation, tilted heads, and a
+    #    JPEG with EXIF orientation (the loader turns it upright; truth is upright).
+    for n in ("astronaut", "grace", "camera"):
+        s = src[n]
+        h, w = s.shape[:2]
+        base = affine(2400 / h)
+        bw, bh = int(w * 2400 / h), 2400
+        for turns in (1, 2, 3):
+            rot = {1: np.array([[0, 1, 0], [-1, 0, bw], [0, 0, 1]], np.float64),
+                   2: np.array([[-1, 0, bw], [0, -1, bh], [0, 0, 1]], np.float64),
+                   3: np.array([[0, -1, bh], [1, 0, 0], [0, 0, 1]], np.float64)}[turns]  # fmt: skip
+            m = rot @ base
+            size = (bh, bw) if turns % 2 else (bw, bh)
+            canvas = np.zeros((size[1], size[0], 3), np.uint8)
+            paste(canvas, s, m)
+            add(f"rot{turns * 90}_{n}", canvas, "rotated", [face_truth(n, m)])
+        for deg in (25, -30):
+            m = rotation(deg, (bw / 2, bh / 2)) @ base
+            canvas = np.zeros((bh, bw, 3), np.uint8)
+            paste(canvas, s, m)
+            add(f"tilt{deg}_{n}", canvas, "rotated", [face_truth(n, m)])
+    for n in ("astronaut", "grace"):
+        s = src[n]
+        h, w = s.shape[:2]
+        m = affine(2400 / h)
+        upright = np.zeros((2400, int(w * 2400 / h), 3), np.uint8)
+        paste(upright, s, m)
+        stored = np.ascontiguousarray(np.rot90(upright, 1))  # camera held sideways
+        add(f"exif6_{n}", stored, "rotated", [face_truth(n, m)], exif_orientation=6,
+            upright_shape=list(upright.shape[:2]))  # fmt: skip
+
+    # 7. Face-free images: scenery, documents, textures, rendered text, tooth-like rows.
+    for i, (n, s) in enumerate(sorted(sc.items())):
+        add(f"noface_{n}", s, "noface", [])
+        big = cv2.resize(s, (BIG[0], BIG[1]) if i % 4 == 0 else (1600, 1200))
+        add(f"noface_{n}_big", big, "noface", [])
+        add(f"noface_{n}_flip", np.ascontiguousarray(s[:, ::-1]), "noface", [])
+    for k, text in enumerate(("Patient: 王小明  Chart 2024-0113", "DOB 1985/03/12  A123456789",
+                              "Before / After  113/05/01")):  # fmt: skip
+        add(f"noface_text_{k}", render_text(text), "noface", [])
+    for k in range(4):
+        add(f"noface_teeth_{k}", teeth_texture(k), "noface", [])
+    return cases
+
+
+def render_text(text: str) -> np.ndarray:
+    img = Image.new("RGB", (1600, 400), (250, 250, 245))
+    font = ImageFont.truetype("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 72)
+    ImageDraw.Draw(img).text((40, 150), text, fill=(20, 20, 20), font=font)
+    return np.asarray(img)
+
+
+def teeth_texture(seed: int) -> np.ndarray:
+    """Rows of white rounded blocks on pink: what an intraoral shot looks like to a detector."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((1200, 1600, 3), np.uint8)
+    img[:] = (190 + rng.integers(-20, 20), 90 + rng.integers(-20, 20), 100)
+    for row, y in enumerate((380, 720)):
+        for i in range(8):
+            x = 180 + i * 160 + int(rng.integers(-10, 10))
+            color = tuple(int(c) for c in (235 - row * 10, 230 - row * 8, 210))
+            cv2.ellipse(img, (x, y), (66, 150), 0, 0, 360, color, -1, cv2.LINE_AA)
+    return cv2.GaussianBlur(img, (0, 0), 3)
+
+
+def write(cases: list[dict], out: Path, check: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    index = []
+    for c in cases:
+        image = c.pop("image")
+        file = f"{c['name']}.jpg"
+        pil = Image.fromarray(image)
+        if c.get("exif_orientation"):
+            exif = Image.Exif()
+            exif[0x0112] = c["exif_orientation"]
+            pil.save(out / file, "JPEG", quality=95, exif=exif.tobytes())
+        else:
+            pil.save(out / file, "JPEG", quality=95)
+        index.append({**c, "file": file, "width": image.shape[1], "height": image.shape[0]})
+        if check and c["faces"] and not c.get("exif_orientation"):
+            overlay = image.copy()
+            for f in c["faces"]:
+                t = max(2, image.shape[1] // 800)
+                cv2.rectangle(overlay, f["face"][:2], f["face"][2:], (0, 255, 0), t)
+                for e in f["eyes"]:
+                    cv2.rectangle(overlay, e[:2], e[2:], (255, 0, 0), t)
+                cv2.rectangle(overlay, f["mouth"][:2], f["mouth"][2:], (0, 0, 255), t)
+            scale = 800 / max(image.shape[:2])
+            small = cv2.resize(overlay, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            (out / "check").mkdir(exist_ok=True)
+            Image.fromarray(small).save(out / "check" / f"{c['name']}.png")
+    (out / "index.json").write_text(json.dumps(index, indent=1, ensure_ascii=False))
+    print(f"{len(index)} cases written to {out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--check", action="store_true", help="write ground-truth overlays")
+    args = ap.parse_args()
+    write(build(), args.out, args.check)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Face detection, landmarks, oral region and obscuring for the face stage."""

@@ -1,0 +1,51 @@
+"""Keep the native model runtimes from writing to the process's stderr.
+
+MediaPipe's C++ core (glog and the LiteRT runtime) prints INFO/WARNING lines straight
+to file descriptor 2 when a model loads, on the first inference and when a detector
+closes. A library must not print, and Python's ``logging`` cannot intercept writes
+made by C++ to fd 2, so the few calls that trigger them run with fd 2 pointed at
+``/dev/null``. The environment defaults are set only when the caller has not chosen
+otherwise, so an operator debugging a model problem can still turn the output on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+
+_ENV_DEFAULTS = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2"}
+_LOCK = threading.Lock()
+
+
+def set_env_defaults() -> None:
+    """Lower native log verbosity before MediaPipe is imported, unless already configured."""
+    for key, value in _ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Redirect fd 2 to /dev/null for the duration (process-wide, so keep it short).
+
+    Only wraps model creation, warm-up and shutdown; Python-level errors raised inside
+    still propagate normally because they are exceptions, not stderr writes.
+    """
+    with _LOCK:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no usable fd 2 (embedded interpreters): nothing to silence
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)

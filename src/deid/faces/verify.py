@@ -1,0 +1,83 @@
+"""Check the redacted pixels: is any face still recognisable?
+
+Runs the whole-frame BlazeFace passes plus two independent Haar cascades (frontal
+and profile) on the output. A face whose eye region is not covered by this stage's
+edits is escalated: its whole head is obscured and the image goes to review. Every
+original finding records what verification saw at its place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..types import Edit, Reason, StageResult
+from .analyze import STAGE, Face, eye_boxes, eyes_in_frame, method_size
+from .detector import merge, overlap
+from .finding import FaceFinding
+from .geometry import Detection
+from .obscure import box_covered, edit_for, head_polygon
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..stages.faces import FaceStage
+
+EYE_COVERED = 0.9
+
+
+def verify_faces(
+    stage: FaceStage, image: np.ndarray, result: StageResult, rerun_frontal: bool = True
+) -> StageResult:
+    cfg = stage.config
+    h, w = image.shape[:2]
+    done = list(result.edits)
+    candidates: list[Detection] = []
+    if rerun_frontal:
+        candidates += [d for d, _ in stage.frontal_faces(image, small_faces=False)]
+    candidates += stage.cascade_faces(stage.frontal_cascade, image, "haar_frontal")
+    if cfg.profile:
+        candidates += stage.cascade_faces(stage.profile, image, "haar_profile")
+    candidates = [d for d in merge(candidates) if eyes_in_frame(d, w, h)]
+
+    originals = [f for f in result.findings if isinstance(f, FaceFinding)]
+    status = ["not_redetected"] * len(originals)
+    edits: list[Edit] = []
+    new_findings: list[FaceFinding] = []
+    for det in candidates:
+        face = Face(det, None, False, profile=det.keypoints is None)
+        eyes = eye_boxes(face, w, h)
+        covered = all(box_covered(done, b, (h, w), EYE_COVERED) for b in eyes)
+        matched = [i for i, f in enumerate(originals) if _overlaps(det, f)]
+        for i in matched:
+            if status[i] != "escalated":
+                status[i] = "found_obscured" if covered else "escalated"
+        if covered:
+            continue
+        edit = edit_for(head_polygon(det, profile=True), [], 0.0, cfg.method,
+                        method_size(cfg, det.width), cfg.fill_color, w, h)  # fmt: skip
+        if edit is None:
+            continue
+        edits.append(edit)
+        if not matched:
+            new_findings.append(FaceFinding(
+                box=det.box(w, h), score=det.score, detector=f"verify_{det.detector}",
+                action="obscured_full", eye_boxes=eyes, eyes_obscured=True,
+                verification="escalated", role="unknown",
+            ))  # fmt: skip
+    findings = [f.with_verification(s) for f, s in zip(originals, status, strict=True)]
+    findings += new_findings
+    review = ()
+    if edits:
+        review = (Reason("face_found_after_redaction",
+                         f"{len(edits)} face(s) still visible after redaction were fully "
+                         "obscured", STAGE),)  # fmt: skip
+    return StageResult(findings=tuple(findings), edits=tuple(edits), review=review)
+
+
+def _overlaps(det: Detection, finding: FaceFinding) -> bool:
+    b = finding.box
+    other = Detection(
+        center=((b.left + b.right) / 2, (b.top + b.bottom) / 2),
+        width=float(b.width), height=float(b.height), angle=0.0, score=0.0, detector="",
+    )  # fmt: skip
+    return overlap(det, other) >= 0.3
