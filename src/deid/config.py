@@ -107,8 +107,8 @@ class TextConfig:
         "Before", "After", "Pre-op", "Post-op", "Preop", "Postop", "Initial", "Final",
         "術前", "術後", "治療前", "治療後", "初診", "複診",
     )  # fmt: skip
-    # RapidOCR read more PHI on the dev set than Tesseract (99 % vs 96 %, Chinese
-    # names 97 % vs 89 %) in a quarter of the time; "tesseract" needs no extra install.
+    # RapidOCR read more PHI on the dev set than Tesseract (99 % vs 92 %, Chinese
+    # names 97 % vs 77 %) in a quarter of the time; "tesseract" needs no extra install.
     engine: Literal["tesseract", "rapidocr"] = "rapidocr"
     # A solid fill cannot be reversed; blur is only for clinics that insist on looks.
     fill: Literal["fill", "blur"] = "fill"

@@ -1,0 +1,226 @@
+"""Text stage: redact burned-in PHI, keep harmless captions, re-read to verify.
+
+Decisions live here (thresholds, the oral region, fill or blur, what the report
+says); finding text and PHI lives in ``deid.text``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import cv2
+import numpy as np
+
+from ..config import TextConfig
+from ..text.detect import Hit, find_hits, read_lines
+from ..text.finding import TextFinding
+from ..text.lists import TextLists, load_lists
+from ..text.masking import mask
+from ..text.ocr import OcrEngine, build_engine
+from ..text.recognizers import all_recognizers
+from ..types import Box, Edit, Polygon, Reason, StageResult
+from .base import Context
+
+log = logging.getLogger(__name__)
+
+
+class TextStage:
+    name = "text"
+
+    def __init__(self, config: TextConfig, engine: OcrEngine | None = None) -> None:
+        self.config = config
+        self.engine = engine or build_engine(config.engine)
+        # Lists are read once: a missing roster is a configuration error raised here,
+        # before any image is processed (never a silent run without it).
+        self.lists: TextLists = load_lists(
+            config.allow, config.allow_list, config.deny_list, config.roster
+        )
+        self.recognizers = all_recognizers()
+        self._lock = threading.Lock()
+
+    # -- first pass --------------------------------------------------------------------
+
+    def run(self, image: np.ndarray, context: Context) -> StageResult:
+        cfg = self.config
+        if not cfg.enabled:
+            return StageResult()
+        hits = self._hits(image)
+        findings: list[TextFinding] = []
+        edits: list[Edit] = []
+        for hit in _dedupe(hits):
+            in_oral = _touches(hit.box, context.keep_regions)
+            if self._should_redact(hit, in_oral):
+                edits.append(self._edit(hit, image.shape))
+                action = "redacted"
+            elif in_oral and hit.score >= 0.5:
+                action = "kept_in_oral_region"
+            else:
+                continue
+            findings.append(_finding(hit, action, in_oral))
+        log.debug("text: %d findings, %d edits", len(findings), len(edits))
+        return StageResult(
+            findings=tuple(findings),
+            edits=tuple(edits),
+            extra={"ocr": self._version()},
+        )
+
+    def _hits(self, image: np.ndarray, region: Box | None = None) -> list[Hit]:
+        """First pass (whole image) or verification (a region, no cross-line labels)."""
+        # One engine call at a time per stage: the engine may hold a model.
+        with self._lock:
+            lines = read_lines(image, self.engine, region)
+        return find_hits(
+            lines,
+            self.recognizers,
+            self.lists,
+            all_text=self.config.redact == "all_text",
+            all_text_min_confidence=self.config.all_text_min_ocr_confidence,
+            image_size=(image.shape[1], image.shape[0]),
+            line_context=region is None,
+        )
+
+    def _should_redact(self, hit: Hit, in_oral: bool) -> bool:
+        cfg = self.config
+        if in_oral:
+            return (
+                hit.score >= cfg.keep_region_min_score
+                and hit.ocr_confidence >= cfg.keep_region_min_ocr_confidence
+            )
+        if hit.score < 0.7 and hit.ocr_confidence < cfg.weak_match_min_ocr_confidence:
+            return False
+        return hit.score >= cfg.min_score
+
+    def _edit(self, hit: Hit, shape: tuple[int, ...]) -> Edit:
+        pad = max(self.config.padding_px, round(self.config.padding * hit.text_height))
+        box = hit.box.pad(pad).clip(shape[1], shape[0])
+        if self.config.fill == "blur":
+            return Edit(box, method="blur", size=max(8, round(hit.text_height)))
+        return Edit(box, method="fill", color=(0, 0, 0))
+
+    def close(self) -> None:
+        close = getattr(self.engine, "close", None)
+        if callable(close):
+            close()
+
+    def _version(self) -> str:
+        try:
+            return self.engine.version()
+        except Exception:  # the version is informative only
+            return self.engine.name
+
+    # -- verification -------------------------------------------------------------------
+
+    def verify(self, image: np.ndarray, context: Context, result: StageResult) -> StageResult:
+        """Re-read around every redaction; PHI still readable is redacted and escalated."""
+        if not self.config.enabled or not self.config.verify or not result.edits:
+            return StageResult()
+        covered = [e.box for e in result.edits]
+        new_edits: list[Edit] = []
+        new_findings: list[TextFinding] = []
+        for region in _surroundings(covered, image.shape):
+            for hit in _dedupe(self._hits(image, region)):
+                if _covered_fraction(hit.box, covered) >= 0.9:
+                    continue
+                in_oral = _touches(hit.box, context.keep_regions)
+                if not self._should_redact(hit, in_oral):
+                    continue
+                edit = self._edit(hit, image.shape)
+                new_edits.append(edit)
+                covered.append(edit.box)
+                new_findings.append(_finding(hit, "redacted_on_verify", in_oral))
+        if not new_edits:
+            return StageResult()
+        reason = Reason(
+            "text_phi_after_redaction",
+            f"{len(new_edits)} PHI text region(s) were still readable after redaction; "
+            "they were redacted too, please check the image",
+            self.name,
+        )
+        return StageResult(
+            findings=tuple(result.findings) + tuple(new_findings),
+            edits=tuple(new_edits),
+            review=(reason,),
+        )
+
+
+def _finding(hit: Hit, action: str, in_oral: bool) -> TextFinding:
+    return TextFinding(
+        box=hit.box,
+        category=hit.category.name,
+        recognizer=hit.recognizer,
+        confidence=hit.score,
+        ocr_confidence=hit.ocr_confidence,
+        masked=mask(hit.value, hit.category.name),
+        action=action,
+        hipaa=hit.category.hipaa,
+        pdpa=hit.category.pdpa,
+        in_oral_region=in_oral,
+    )
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    """The same text read from two overlapping crops is one finding (best score kept)."""
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: -h.score):
+        if any(hit.box.iou(k.box) > 0.5 or _covered_fraction(hit.box, [k.box]) > 0.9 for k in kept):
+            continue
+        kept.append(hit)
+    return kept
+
+
+def _covered_fraction(box: Box, covers: list[Box]) -> float:
+    if box.area == 0:
+        return 1.0
+    mask_ = np.zeros((box.height, box.width), dtype=bool)
+    for c in covers:
+        inter = c.intersection(box)
+        if inter.empty:
+            continue
+        mask_[
+            inter.top - box.top : inter.bottom - box.top,
+            inter.left - box.left : inter.right - box.left,
+        ] = True
+    return float(mask_.mean())
+
+
+def _touches(box: Box, polygons: tuple[Polygon, ...]) -> bool:
+    """Whether the box overlaps any kept (oral) polygon."""
+    if box.empty:
+        return False
+    for poly in polygons:
+        pts = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+        if len(pts) < 3:
+            continue
+        local = np.round(pts - (box.left, box.top)).astype(np.int32)
+        canvas = np.zeros((box.height, box.width), dtype=np.uint8)
+        cv2.fillPoly(canvas, [local], 1)
+        if canvas.any():
+            return True
+    return False
+
+
+def _surroundings(boxes: list[Box], shape: tuple[int, ...]) -> list[Box]:
+    """Each redaction widened to where the rest of its line and neighbours sit, merged."""
+    height, width = shape[0], shape[1]
+    grown = [
+        Box(
+            b.left - 4 * b.height,
+            b.top - 2 * b.height,
+            b.right + 4 * b.height,
+            b.bottom + 2 * b.height,
+        ).clip(width, height)
+        for b in boxes
+    ]
+    merged: list[Box] = []
+    for box in sorted(grown, key=lambda b: (b.top, b.left)):
+        for i, m in enumerate(merged):
+            if not m.intersection(box).empty:
+                merged[i] = Box(
+                    min(m.left, box.left), min(m.top, box.top),
+                    max(m.right, box.right), max(m.bottom, box.bottom),
+                )  # fmt: skip
+                break
+        else:
+            merged.append(box)
+    return merged

@@ -1,0 +1,501 @@
+"""Text-region proposals and the crops the OCR engine reads.
+
+OCR on a whole 12 MP photo is slow and, with page segmentation guessing over a
+busy photo, often finds nothing. Text lines, however, are easy to propose: many
+short high-contrast strokes that a horizontal closing fuses into a long, thin,
+well-filled blob. We look for such blobs on a small image pyramid (so that both
+12 px overlay captions and large name-card lettering fuse), take their rotated
+rectangles (rotation comes for free), join pieces of the same line so labels stay
+next to their values, and cut each line out upright, dark-on-light and scaled to
+the text height the OCR engine reads best.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..types import Box
+
+# Longest side of the detection image: 12 px captions on a 12 MP frame are still
+# about 6 px tall there, enough for the stroke gradient to show.
+_WORK_SIDE = 2000
+# Pyramid factors relative to the detection image; coarser levels fuse large text.
+_LEVELS = (1.0, 0.4, 0.16)
+# Blob height accepted at each level, in level pixels.
+_MIN_H, _MAX_H = 4, 48
+_MAX_ANGLE = 20.0
+# Text height (ink rows of one line) the OCR engine is given.
+TARGET_LINE_HEIGHT = 36
+_MAX_CROP_WIDTH = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A rotated rectangle around one text line, in full-resolution pixels.
+
+    ``angle`` is the baseline direction in degrees, positive when the line runs
+    downwards to the right (image y grows downwards).
+    """
+
+    cx: float
+    cy: float
+    width: float
+    height: float
+    angle: float
+
+    def corners(self) -> np.ndarray:
+        a = math.radians(self.angle)
+        ux, uy = math.cos(a), math.sin(a)
+        vx, vy = -uy, ux
+        hw, hh = self.width / 2, self.height / 2
+        pts = [(-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh)]
+        return np.array(
+            [(self.cx + x * ux + y * vx, self.cy + x * uy + y * vy) for x, y in pts],
+            dtype=np.float64,
+        )
+
+    def bbox(self) -> Box:
+        pts = self.corners()
+        return Box(
+            math.floor(pts[:, 0].min()), math.floor(pts[:, 1].min()),
+            math.ceil(pts[:, 0].max()), math.ceil(pts[:, 1].max()),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Crop:
+    """An upright, dark-on-light grayscale crop and the way back to the image.
+
+    ``to_image`` is a 2x3 affine matrix mapping crop pixels to image pixels;
+    ``text_height`` is the line height in image pixels (used for padding).
+    """
+
+    pixels: np.ndarray
+    to_image: np.ndarray
+    text_height: float
+    candidate: Candidate
+
+    def box_to_image(self, box: Box, width: int, height: int) -> Box:
+        pts = np.array(
+            [
+                [box.left, box.top, 1.0],
+                [box.right, box.top, 1.0],
+                [box.right, box.bottom, 1.0],
+                [box.left, box.bottom, 1.0],
+            ]
+        )
+        mapped = pts @ self.to_image.T
+        return Box(
+            math.floor(mapped[:, 0].min()), math.floor(mapped[:, 1].min()),
+            math.ceil(mapped[:, 0].max()), math.ceil(mapped[:, 1].max()),
+        ).clip(width, height)  # fmt: skip
+
+
+# -- proposals --------------------------------------------------------------------------
+
+
+def find_candidates(image: np.ndarray) -> list[Candidate]:
+    """Rotated line rectangles likely to hold text, full-resolution coordinates."""
+    h, w = image.shape[:2]
+    work_scale = min(1.0, _WORK_SIDE / max(h, w))
+    work = _resize(image, work_scale)
+    covered = np.zeros(work.shape[:2], dtype=np.uint8)
+    found: list[Candidate] = []
+    for factor in _LEVELS:
+        level = _resize(work, factor) if factor < 1.0 else work
+        if min(level.shape[:2]) < 8:
+            continue
+        for cand in _level_candidates(level):
+            in_work = _scaled(cand, 1.0 / factor)
+            poly = np.round(in_work.corners()).astype(np.int32)
+            mask = np.zeros_like(covered)
+            cv2.fillConvexPoly(mask, poly, 1)
+            area = int(mask.sum())
+            if area == 0:
+                continue
+            if int((mask & covered).sum()) >= 0.7 * area:
+                continue
+            covered |= mask
+            found.append(_scaled(in_work, 1.0 / work_scale))
+    return merge_lines(found)
+
+
+def _resize(image: np.ndarray, factor: float) -> np.ndarray:
+    if factor >= 1.0:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _scaled(c: Candidate, s: float) -> Candidate:
+    return Candidate(c.cx * s, c.cy * s, c.width * s, c.height * s, c.angle)
+
+
+def _stroke_maps(level: np.ndarray) -> list[np.ndarray]:
+    """Binary maps of strong local contrast, taking the best colour channel per pixel.
+
+    Two thresholds: the image's own (Otsu) finds faint captions on plain ground;
+    a high one separates bright captions from the busy photo they are printed on.
+
+    The per-channel maximum keeps coloured captions whose luminance matches the
+    background (yellow on light skin, red on grey).
+    """
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    grad = cv2.morphologyEx(level, cv2.MORPH_GRADIENT, kernel)
+    if grad.ndim == 3:
+        grad = cv2.max(cv2.max(grad[:, :, 0], grad[:, :, 1]), grad[:, :, 2])
+    otsu, _ = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    maps = []
+    for thr in sorted({max(float(otsu), 40.0), 110.0}):
+        _, binary = cv2.threshold(grad, thr, 255, cv2.THRESH_BINARY)
+        maps.append(binary)
+    return maps
+
+
+def _drop_large(strokes: np.ndarray) -> np.ndarray:
+    """Remove stroke components too tall to belong to a text line at this level.
+
+    Long object edges and texture form large connected gradient regions; left in,
+    the closing below would fuse a caption with the photo behind it.
+    """
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
+    heights = stats[:, cv2.CC_STAT_HEIGHT]
+    widths = stats[:, cv2.CC_STAT_WIDTH]
+    keep = (heights <= 1.3 * _MAX_H) & (widths <= 12 * _MAX_H)
+    keep[0] = False
+    return (keep.astype(np.uint8) * 255)[labels]
+
+
+def _level_candidates(level: np.ndarray) -> list[Candidate]:
+    out: list[Candidate] = []
+    for strokes in _stroke_maps(level):
+        out.extend(_blobs(_drop_large(strokes)))
+    return out
+
+
+def _blobs(strokes: np.ndarray) -> list[Candidate]:
+    fused = cv2.morphologyEx(
+        strokes, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 3))
+    )
+    contours, _ = cv2.findContours(fused, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out: list[Candidate] = []
+    for contour in contours:
+        _, _, bw, bh = cv2.boundingRect(contour)
+        if bh < _MIN_H or bw < 2 * _MIN_H:
+            continue
+        if min(bw, bh) > 3 * _MAX_H:
+            continue
+        cand = _rotated(contour)
+        if cand is None:
+            continue
+        if not (_MIN_H <= cand.height <= _MAX_H) or cand.width < 1.2 * cand.height:
+            continue
+        area = cv2.contourArea(contour)
+        if area < 0.45 * cand.width * cand.height:
+            continue
+        if not _has_strokes(strokes, cand):
+            continue
+        out.append(_grow(strokes, cand))
+    return out
+
+
+def _grow(strokes: np.ndarray, cand: Candidate) -> Candidate:
+    """Extend a line along its axis over strokes at most one line height away.
+
+    A last character the closing did not fuse ("7" after "1", a thin "日") would
+    otherwise be left outside the crop, and unread.
+    """
+    reach = 3 * cand.height
+    band = _upright(strokes, cand, pad_x=reach, pad_y=0, scale=1.0, border=0)
+    if band.size == 0:
+        return cand
+    inked = np.flatnonzero(band.any(axis=0))
+    if inked.size == 0:
+        return cand
+    lo, hi = round(reach), round(reach + cand.width)
+    max_gap = cand.height
+    new_hi = hi
+    for col in inked[inked > hi]:
+        if col - new_hi > max_gap:
+            break
+        new_hi = int(col)
+    new_lo = lo
+    for col in inked[inked < lo][::-1]:
+        if new_lo - col > max_gap:
+            break
+        new_lo = int(col)
+    if new_hi == hi and new_lo == lo:
+        return cand
+    shift = ((new_hi - hi) - (lo - new_lo)) / 2
+    a = math.radians(cand.angle)
+    return Candidate(
+        cand.cx + shift * math.cos(a),
+        cand.cy + shift * math.sin(a),
+        cand.width + (new_hi - hi) + (lo - new_lo),
+        cand.height,
+        cand.angle,
+    )
+
+
+def _rotated(contour: np.ndarray) -> Candidate | None:
+    (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
+    if rw < rh:
+        rw, rh = rh, rw
+        angle -= 90.0
+    while angle > 90.0:
+        angle -= 180.0
+    while angle <= -90.0:
+        angle += 180.0
+    if abs(angle) > _MAX_ANGLE:
+        return None
+    return Candidate(float(cx), float(cy), float(rw), float(rh), float(angle))
+
+
+def _has_strokes(strokes: np.ndarray, cand: Candidate) -> bool:
+    """Text crosses many separate strokes along its line; an edge or a bar does not."""
+    patch = _upright(strokes, cand, pad_x=0, pad_y=0, scale=1.0, border=0)
+    if patch.size == 0:
+        return False
+    ph, pw = patch.shape
+    best = 0
+    for frac in (0.35, 0.5, 0.65):
+        row = patch[min(ph - 1, int(ph * frac))] > 0
+        best = max(best, int(np.count_nonzero(row[1:] & ~row[:-1])) + int(row[0]))
+    return best >= max(3, 0.6 * pw / max(ph, 1))
+
+
+def merge_lines(cands: list[Candidate]) -> list[Candidate]:
+    """Join pieces of one line (words split by wide spaces, label and value)."""
+    items = sorted(cands, key=lambda c: (c.cy, c.cx))
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(items)):
+            for j in range(i + 1, len(items)):
+                merged = _try_merge(items[i], items[j])
+                if merged is not None:
+                    items[i] = merged
+                    del items[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return items
+
+
+def _try_merge(a: Candidate, b: Candidate) -> Candidate | None:
+    if abs(a.angle - b.angle) > 6.0:
+        return None
+    if max(a.height, b.height) > 1.8 * min(a.height, b.height):
+        return None
+    angle = (a.angle * a.width + b.angle * b.width) / (a.width + b.width)
+    rad = math.radians(angle)
+    ux, uy = math.cos(rad), math.sin(rad)
+    pts = np.vstack([a.corners(), b.corners()])
+    along = pts[:, 0] * ux + pts[:, 1] * uy
+    across = -pts[:, 0] * uy + pts[:, 1] * ux
+    pa_along, pb_along = along[:4], along[4:]
+    pa_across, pb_across = across[:4], across[4:]
+    overlap = min(pa_across.max(), pb_across.max()) - max(pa_across.min(), pb_across.min())
+    if overlap < 0.7 * min(a.height, b.height):
+        return None
+    gap = max(pa_along.min(), pb_along.min()) - min(pa_along.max(), pb_along.max())
+    if gap > 2.0 * max(a.height, b.height):
+        return None
+    lo_a, hi_a = float(along.min()), float(along.max())
+    lo_c, hi_c = float(across.min()), float(across.max())
+    if hi_c - lo_c > 1.3 * max(a.height, b.height):
+        return None
+    mid_a, mid_c = (lo_a + hi_a) / 2, (lo_c + hi_c) / 2
+    cx = mid_a * ux - mid_c * uy
+    cy = mid_a * uy + mid_c * ux
+    return Candidate(cx, cy, hi_a - lo_a, hi_c - lo_c, angle)
+
+
+# -- crops ------------------------------------------------------------------------------
+
+
+def _upright(
+    image: np.ndarray,
+    cand: Candidate,
+    *,
+    pad_x: float,
+    pad_y: float,
+    scale: float,
+    border: int | None = None,
+) -> np.ndarray:
+    matrix, size = _upright_matrix(cand, pad_x, pad_y, scale)
+    if border is not None:
+        return cv2.warpAffine(
+            image, matrix, size, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+            borderValue=border,
+        )  # fmt: skip
+    # Outside the image, the line's own median colour: replicating the edge row would
+    # smear a caption cut by the frame into streaks that swallow its glyphs.
+    box = cand.bbox().clip(image.shape[1], image.shape[0])
+    inside = image[box.slices()] if not box.empty else image[:1, :1]
+    fill = np.median(inside.reshape(-1, inside.shape[-1] if inside.ndim == 3 else 1), axis=0)
+    return cv2.warpAffine(
+        image,
+        matrix,
+        size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=tuple(float(v) for v in np.atleast_1d(fill)),
+    )
+
+
+def _upright_matrix(
+    cand: Candidate, pad_x: float, pad_y: float, scale: float
+) -> tuple[np.ndarray, tuple[int, int]]:
+    out_w = max(1, round((cand.width + 2 * pad_x) * scale))
+    out_h = max(1, round((cand.height + 2 * pad_y) * scale))
+    matrix = cv2.getRotationMatrix2D((cand.cx, cand.cy), cand.angle, scale)
+    matrix[0, 2] += out_w / 2 - cand.cx
+    matrix[1, 2] += out_h / 2 - cand.cy
+    return matrix, (out_w, out_h)
+
+
+def make_crop(image: np.ndarray, cand: Candidate) -> Crop:
+    """Upright, dark-on-light crop of the line, scaled to the OCR text height.
+
+    Strokes touching the crop border (photo detail, the edge of a caption bar) are
+    removed when that keeps the whole line; otherwise the plain crop is used.
+    """
+    pad_x = 0.5 * cand.height + 4
+    pad_y = 0.35 * cand.height + 3
+    matrix, _ = _upright_matrix(cand, pad_x, pad_y, 1.0)
+    colour = _upright(image, cand, pad_x=pad_x, pad_y=pad_y, scale=1.0)
+    gray = _dark_on_light(colour, round(pad_x), round(pad_y))
+    back = np.vstack([cv2.invertAffineTransform(matrix), [0, 0, 1]])
+    isolated = _isolate_text(gray)
+    if isolated is not None and isolated[0].shape[1] >= 0.8 * (gray.shape[1] - 2 * pad_x):
+        return _scaled_crop(*isolated, back, cand)
+    whole_h = min(_line_height(gray) or cand.height, cand.height)
+    return _scaled_crop(gray, 0, 0, whole_h, back, cand)
+
+
+def _scaled_crop(
+    gray: np.ndarray, x0: int, y0: int, line_h: float, back: np.ndarray, cand: Candidate
+) -> Crop:
+    scale = min(4.0, max(0.25, TARGET_LINE_HEIGHT / max(line_h, 1.0)))
+    scale = min(scale, _MAX_CROP_WIDTH / max(gray.shape[1], 1))
+    if abs(scale - 1.0) > 0.05:
+        interp = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        gray = cv2.resize(gray, size, interpolation=interp)
+    else:
+        scale = 1.0
+    # crop pixel -> upright (scale 1) pixel -> image pixel
+    local = np.array([[1 / scale, 0, x0], [0, 1 / scale, y0], [0, 0, 1]], dtype=np.float64)
+    return Crop(np.ascontiguousarray(gray), (back @ local)[:2], float(line_h), cand)
+
+
+def _isolate_text(gray: np.ndarray) -> tuple[np.ndarray, int, int, float] | None:
+    """Keep only the dark strokes not touching the crop border, on white.
+
+    What touches the border is the photo or the edge of a caption bar; left in,
+    single-line OCR tries to read it as characters. Returns the cleaned crop cut
+    to the text plus a margin, its offset, and the text height.
+    """
+    h, w = gray.shape
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    inner = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h) & (stats[:, cv2.CC_STAT_AREA] >= 3)
+    inner[0] = False
+    if inner.sum() < 2:
+        return None
+    mask = inner[labels]
+    ys, xs = np.nonzero(mask)
+    top, bottom, left, right = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    text_h = float(bottom - top)
+    if text_h < 4:
+        return None
+    keep = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
+    cleaned = np.where(keep, gray, 255).astype(np.uint8)
+    margin = max(4, round(0.3 * text_h))
+    y0, y1 = max(0, top - margin), min(h, bottom + margin)
+    x0, x1 = max(0, left - margin), min(w, right + margin)
+    return np.ascontiguousarray(cleaned[y0:y1, x0:x1]), x0, y0, text_h
+
+
+def _dark_on_light(colour: np.ndarray, pad_x: int, pad_y: int) -> np.ndarray:
+    """Pick the channel that separates text best, then make the text dark.
+
+    Both are judged on the line's core (without the padding, which may hold
+    unrelated photo): the channel with the largest Otsu between-class variance
+    wins, and text is the minority class there, whichever its brightness, so
+    white-on-black X-ray captions are inverted and black-on-white cards are not.
+    """
+    h, w = colour.shape[:2]
+    # The middle of the line: its ends may reach past a caption bar into the photo.
+    inner_w = max(1, w - 2 * pad_x)
+    core = colour[
+        min(pad_y, h // 3) : max(h - pad_y, h - h // 3),
+        pad_x + inner_w // 5 : max(pad_x + inner_w // 5 + 1, pad_x + inner_w * 4 // 5),
+    ]
+    gray = cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY)
+    channels = [(gray, cv2.cvtColor(core, cv2.COLOR_RGB2GRAY))] + [
+        (np.ascontiguousarray(colour[:, :, i]), np.ascontiguousarray(core[:, :, i]))
+        for i in range(3)
+    ]
+    best, best_score, bright_text = gray, -1.0, False
+    for full, inner in channels:
+        thr, _ = cv2.threshold(inner, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        high = inner > thr
+        n_high = int(np.count_nonzero(high))
+        if n_high == 0 or n_high == inner.size:
+            continue
+        w1 = n_high / inner.size
+        diff = float(inner[high].mean()) - float(inner[~high].mean())
+        score = w1 * (1 - w1) * diff**2
+        if score > best_score:
+            best, best_score, bright_text = full, score, w1 < 0.5
+    if bright_text:
+        best = 255 - best
+    lo, hi = np.percentile(best, (1, 99))
+    if hi - lo < 1:
+        return best.copy()
+    stretched = (best.astype(np.float32) - lo) * (255.0 / (hi - lo))
+    return np.clip(stretched, 0, 255).astype(np.uint8)
+
+
+def _binarise(gray: np.ndarray) -> np.ndarray:
+    """Local threshold at about two line heights.
+
+    A global threshold over a page of stacked crops suits none of them, and even
+    one crop's Otsu turns the photo behind a caption into black blobs that the OCR
+    tries to read; a local threshold keeps only strokes darker than their
+    surroundings, which is what (dark-normalised) text is.
+    """
+    block = 2 * TARGET_LINE_HEIGHT + 1
+    return cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 12
+    )
+
+
+def _line_height(gray: np.ndarray) -> float | None:
+    """Median height of the ink row runs: the height of one text line."""
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    rows = ink.sum(axis=1) > max(2, 0.01 * gray.shape[1])
+    runs: list[int] = []
+    run = 0
+    for filled in rows:
+        if filled:
+            run += 1
+        elif run:
+            runs.append(run)
+            run = 0
+    if run:
+        runs.append(run)
+    runs = [r for r in runs if r >= 3]
+    if not runs:
+        return None
+    return float(max(runs)) if len(runs) <= 2 else float(np.median(runs))

@@ -1,0 +1,182 @@
+"""From pixels to PHI spans in image coordinates: propose, read, rebuild, recognise.
+
+Shared by the stage's first pass and its verification pass, so that what
+verification re-reads is judged by exactly the same rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..types import Box
+from .candidates import Crop, find_candidates, make_crop
+from .lines import TextLine, build_lines
+from .lists import TextLists
+from .ocr.base import OcrEngine
+from .recognizers import Recognizer, find_all, merge_overlapping
+from .recognizers.base import TEXT, Category, Match
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class PlacedLine:
+    """A rebuilt line and the crop it was read from."""
+
+    line: TextLine
+    crop: Crop
+    box: Box  # in image pixels
+    offset: tuple[int, int] = (0, 0)  # of the region the crop was cut from
+    bounds: tuple[int, int] = (0, 0)  # width, height of that region
+
+    def span_in_image(self, start: int, end: int) -> Box | None:
+        """Image box of a span; a span reaching either end of the line covers the crop
+        to that edge, because the line's end characters are the ones OCR most often
+        drops and a truncated date or name is still PHI."""
+        box = self.line.span_box(start, end)
+        if box is None:
+            return None
+        if not self.line.text[end:].strip():
+            # ...and one line height past it: where the proposal itself stopped short
+            # (the end of a caption touching photo detail), the rest is still PHI.
+            crop_h, crop_w = self.crop.pixels.shape[:2]
+            box = Box(box.left, box.top, max(box.right, crop_w) + crop_h, box.bottom)
+        if not self.line.text[:start].strip():
+            box = Box(min(box.left, 0), box.top, box.right, box.bottom)
+        local = self.crop.box_to_image(box, *self.bounds)
+        return _shift(local, *self.offset)
+
+
+@dataclass(frozen=True, eq=False)
+class Hit:
+    """A PHI span mapped to image pixels. ``value`` stays in memory only."""
+
+    box: Box
+    category: Category
+    recognizer: str
+    score: float
+    ocr_confidence: float
+    text_height: float
+    value: str
+
+
+def read_lines(image: np.ndarray, engine: OcrEngine, region: Box | None = None) -> list[PlacedLine]:
+    """OCR every proposed line of ``image`` (or of ``region`` of it), one engine call."""
+    height, width = image.shape[:2]
+    offset_x = offset_y = 0
+    view = image
+    if region is not None:
+        region = region.clip(width, height)
+        if region.empty:
+            return []
+        view = image[region.slices()]
+        offset_x, offset_y = region.left, region.top
+    candidates = find_candidates(view)
+    if not candidates:
+        return []
+    crops = [make_crop(view, c) for c in candidates]
+    words = engine.read([c.pixels for c in crops])
+    placed: list[PlacedLine] = []
+    for crop, crop_words in zip(crops, words, strict=True):
+        for line in build_lines(crop_words):
+            box = line.span_box(0, len(line.text))
+            if box is None:
+                continue
+            local = crop.box_to_image(box, view.shape[1], view.shape[0])
+            placed.append(
+                PlacedLine(
+                    line,
+                    crop,
+                    _shift(local, offset_x, offset_y),
+                    (offset_x, offset_y),
+                    (view.shape[1], view.shape[0]),
+                )
+            )
+    log.debug("text: %d candidate lines, %d read", len(candidates), len(placed))
+    return placed
+
+
+def _shift(box: Box, dx: int, dy: int) -> Box:
+    return Box(box.left + dx, box.top + dy, box.right + dx, box.bottom + dy)
+
+
+def line_above(lines: list[PlacedLine], index: int) -> str:
+    """Text of the nearest line just above, where a label such as 姓名 may sit."""
+    me = lines[index].box
+    best: tuple[int, str] | None = None
+    for j, other in enumerate(lines):
+        ob = other.box
+        if j == index or ob.bottom > me.top + me.height // 3:
+            continue
+        gap = me.top - ob.bottom
+        if gap > 1.5 * max(me.height, ob.height):
+            continue
+        if min(ob.right, me.right) - max(ob.left, me.left) <= 0:
+            continue
+        if best is None or gap < best[0]:
+            best = (gap, other.line.text)
+    return best[1] if best else ""
+
+
+def find_hits(
+    lines: list[PlacedLine],
+    recognizers: list[Recognizer],
+    lists: TextLists,
+    *,
+    all_text: bool,
+    all_text_min_confidence: float,
+    image_size: tuple[int, int],
+    line_context: bool = True,
+) -> list[Hit]:
+    """PHI spans of every line. ``line_context`` lets a label on the line above
+    (姓名, Name:) qualify a line; verification turns it off, because after
+    redaction such labels stand above whatever line follows the removed value."""
+    width, height = image_size
+    hits: list[Hit] = []
+    for i, placed in enumerate(lines):
+        text = placed.line.text
+        above = line_above(lines, i) if line_context else ""
+        matches = find_all(text, above, recognizers)
+        matches += lists.roster_matches(text) + lists.deny_matches(text)
+        if all_text:
+            matches += _all_words(placed.line, all_text_min_confidence)
+        allowed = lists.allowed_spans(text)
+        kept = [
+            m
+            for m in merge_overlapping(matches)
+            if m.category.name in ("roster", "deny_list")
+            or not any(s <= m.start and m.end <= e for s, e in allowed)
+        ]
+        for m in kept:
+            box = placed.span_in_image(m.start, m.end)
+            if box is None or box.clip(width, height).empty:
+                continue
+            hits.append(
+                Hit(
+                    box=box,
+                    category=m.category,
+                    recognizer=m.recognizer,
+                    score=m.score,
+                    ocr_confidence=placed.line.span_confidence(m.start, m.end),
+                    text_height=placed.crop.text_height,
+                    value=m.value(text),
+                )
+            )
+    return hits
+
+
+def _all_words(line: TextLine, min_confidence: float) -> list[Match]:
+    out: list[Match] = []
+    pos = 0
+    for token in line.text.split(" "):
+        start, end = pos, pos + len(token)
+        pos = end + 1
+        if (
+            sum(c.isalnum() for c in token) >= 2
+            and line.span_confidence(start, end) >= min_confidence
+        ):
+            out.append(Match(start, end, "all_text", TEXT, 0.5))
+    return out

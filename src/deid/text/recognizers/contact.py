@@ -1,0 +1,97 @@
+"""Contact details: phone numbers (Taiwan, US), e-mail and street addresses."""
+
+from __future__ import annotations
+
+import re
+
+from .base import ADDRESS, EMAIL, PHONE, Match, Recognizer, digits_fixed
+
+_TW_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)886[\s-]?|0)9\d{2}[\s.-]?\d{3}[\s.-]?\d{3}(?!\d)")
+_TW_LANDLINE = re.compile(
+    r"(?<![\d+])(?:(?:\+|00)886[\s-]?\(?|\(?0)[2-8]\d{0,2}\)?[\s.-]?\d{3,4}[\s.-]?\d{4}"
+    r"(?:\s*(?:#|ext\.?|分機)\s*\d{1,5})?(?!\d)",
+    re.IGNORECASE,
+)
+_US = re.compile(
+    r"(?<![\d+])(?:(?:\+1|001|1)[\s.-]?)?\(?[2-9]\d{2}\)?[\s.-]?\d{3}[\s.-]\d{4}"
+    r"(?:\s*(?:x|ext\.?)\s*\d{1,5})?(?!\d)",
+    re.IGNORECASE,
+)
+
+
+class TaiwanMobile(Recognizer):
+    name = "tw_mobile"
+    category = PHONE
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        return self._regex(_TW_MOBILE, digits_fixed(text), 0.9)
+
+
+class TaiwanLandline(Recognizer):
+    name = "tw_landline"
+    category = PHONE
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        return self._regex(_TW_LANDLINE, digits_fixed(text), 0.8)
+
+
+class UsPhone(Recognizer):
+    name = "us_phone"
+    category = PHONE
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        return self._regex(_US, digits_fixed(text), 0.8)
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+\s?@\s?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+class Email(Recognizer):
+    name = "email"
+    category = EMAIL
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        return self._regex(_EMAIL, text, 0.95)
+
+
+_C = r"[\u4e00-\u9fff]"
+# OCR puts spaces between CJK and digits; the road marker and a house number
+# before 號 are what make it an address (zip code, district and floor are optional).
+_TW_ADDRESS = re.compile(
+    rf"(?:\d{{3,6}}\s*)?{_C}{{2,}}[\u4e00-\u9fff\d\s-]*?(?:路|街|道|巷|弄|段|村|里)"
+    r"[\u4e00-\u9fff\d\s-]*?\d+\s*號(?:\s*之\s*\d+)?(?:\s*\d+\s*樓)?(?:\s*之\s*\d+)?"
+)
+_TW_DISTRICT = re.compile(rf"{_C}{{1,3}}[市縣]{_C}{{1,3}}[區鄉鎮市](?:{_C}{{1,6}}(?:路|街|大道))?")
+_SUFFIXES = (
+    r"(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Boulevard|Dr|Drive|Ln|Lane|Way|Ct|Court|Pl|Place|"
+    r"Ter|Terrace|Cir|Circle|Pkwy|Parkway|Hwy|Highway|Sq|Square|Trl|Trail|Loop|Row)"
+)
+_UNIT = r"(?:,?\s+(?:Apt|Suite|Ste|Unit|#)\.?\s*\w+)?"
+_US_STREET = re.compile(
+    rf"(?<!\d)\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){{1,3}}{_SUFFIXES}\b\.?{_UNIT}"
+)
+# House numbers of three or more digits followed by capitalised words: street names
+# not in the suffix list ("Smith Ports"); shorter numbers are too often tooth numbers.
+_US_STREET_LOOSE = re.compile(rf"(?<!\d)\d{{3,6}}\s+(?:[A-Z][a-z]+\s+){{1,2}}[A-Z][a-z]+\b{_UNIT}")
+_US_CITY_LINE = re.compile(r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)*,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
+
+
+class TaiwanAddress(Recognizer):
+    name = "tw_address"
+    category = ADDRESS
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        found = self._regex(_TW_ADDRESS, text, 0.9)
+        found += self._regex(_TW_DISTRICT, text, 0.6)
+        return found
+
+
+class UsAddress(Recognizer):
+    name = "us_address"
+    category = ADDRESS
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        found = self._regex(_US_STREET, text, 0.85)
+        found += self._regex(_US_STREET_LOOSE, text, 0.6)
+        found += self._regex(_US_CITY_LINE, text, 0.85)
+        return found

@@ -1,0 +1,149 @@
+"""Identification numbers: Taiwan national ID and resident certificate, NHI card,
+chart numbers, US SSN, and a catch-all for long numbers OCR may have misread."""
+
+from __future__ import annotations
+
+import re
+
+from .base import (
+    HEALTH_PLAN_ID,
+    IDENTIFIER,
+    MEDICAL_RECORD_NUMBER,
+    NATIONAL_ID,
+    RESIDENT_ID,
+    SSN,
+    Match,
+    Recognizer,
+    digits_fixed,
+)
+
+# Letter values of the Taiwan ID checksum (the county the number was issued in).
+_LETTER = dict(zip("ABCDEFGHJKLMNPQRSTUVXYWZIO", range(10, 36), strict=True))
+_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 1)
+
+
+def taiwan_id_checksum_ok(value: str) -> bool:
+    """Checksum shared by national IDs and both resident certificate formats."""
+    value = value.upper()
+    if len(value) != 10 or value[0] not in _LETTER or not value[2:].isdigit():
+        return False
+    if value[1].isdigit():
+        second = int(value[1])
+    elif value[1] in "ABCD":
+        second = _LETTER[value[1]] % 10
+    else:
+        return False
+    code = _LETTER[value[0]]
+    digits = [second] + [int(c) for c in value[2:9]]
+    total = code // 10 + (code % 10) * 9 + sum(d * w for d, w in zip(digits, _WEIGHTS, strict=True))
+    return (total + int(value[9])) % 10 == 0
+
+
+_ID_SHAPE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Da-d0-9]\d{8})(?![A-Za-z0-9])")
+
+
+class TaiwanNationalId(Recognizer):
+    name = "tw_national_id"
+    category = NATIONAL_ID
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        fixed = digits_fixed(text)
+        return [
+            self._match(m.start(1), m.end(1), 0.97)
+            for m in _ID_SHAPE.finditer(fixed)
+            if m.group(1)[1] in "12" and taiwan_id_checksum_ok(m.group(1))
+        ]
+
+
+class TaiwanResidentCertificate(Recognizer):
+    """居留證統一證號: old format (second letter A-D) and the 2021 format (8 or 9)."""
+
+    name = "tw_resident_certificate"
+    category = RESIDENT_ID
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        fixed = digits_fixed(text)
+        return [
+            self._match(m.start(1), m.end(1), 0.95)
+            for m in _ID_SHAPE.finditer(fixed)
+            if m.group(1)[1].upper() in "ABCD89" and taiwan_id_checksum_ok(m.group(1))
+        ]
+
+
+_NHI_LABEL = re.compile(
+    r"(?:健保卡號|健保卡|健保號碼|NHI(?:\s*(?:card|no\.?|number))?)\s*[:：#.]?\s*"
+    r"(\d{4}[\s-]?\d{4}[\s-]?\d{4})(?!\d)",
+    re.IGNORECASE,
+)
+_NHI_GROUPED = re.compile(r"(?<!\d)(\d{4}[\s-]\d{4}[\s-]\d{4})(?![\d-])")
+
+
+class NhiCardNumber(Recognizer):
+    """全民健保卡號: twelve digits, printed in groups of four on the card."""
+
+    name = "tw_nhi_card"
+    category = HEALTH_PLAN_ID
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        fixed = digits_fixed(text)
+        found = self._regex(_NHI_LABEL, fixed, 0.95, group=1)
+        found += self._regex(_NHI_GROUPED, fixed, 0.7, group=1)
+        return found
+
+
+_CHART_LABEL = (
+    r"(?:病歷號碼|病歷編號|病歷號|病歷|病人ID|病患編號|Chart\s*(?:No\.?|Number|#)?|MRN|"
+    r"Medical\s*Record\s*(?:No\.?|Number)?|Patient\s*ID|Pt\.?\s*ID|ID\s*(?:No\.?)?)"
+)
+_CHART_LED = re.compile(
+    _CHART_LABEL + r"\s*[:：#.]?\s*([A-Za-z]{0,3}[-]?\d[\d-]{2,}[A-Za-z]?)", re.IGNORECASE
+)
+_LABEL_ONLY = re.compile(_CHART_LABEL + r"\s*[:：#.]?\s*$", re.IGNORECASE)
+_FIRST_NUMBER = re.compile(r"^\s*([A-Za-z]{0,3}[-]?\d[\d-]{3,}[A-Za-z]?)")
+
+
+class ChartNumber(Recognizer):
+    """Medical record numbers are clinic-specific; the label is what identifies them."""
+
+    name = "chart_number"
+    category = MEDICAL_RECORD_NUMBER
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        fixed = digits_fixed(text)
+        found = self._regex(_CHART_LED, fixed, 0.9, group=1)
+        if _LABEL_ONLY.search(before.strip()):
+            found += self._regex(_FIRST_NUMBER, fixed, 0.8, group=1)
+        return found
+
+
+_SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)(\d{3})([-\s])(?!00)\d{2}\2(?!0000)\d{4}(?![\d-])")
+
+
+class UsSsn(Recognizer):
+    name = "us_ssn"
+    category = SSN
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        return self._regex(_SSN, digits_fixed(text), 0.9)
+
+
+_LONG_DIGITS = re.compile(r"(?<![\d])(\d{7,})(?!\d)")
+_LETTERS_DIGITS = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d{6,})(?![A-Za-z0-9])")
+
+
+class LongIdentifier(Recognizer):
+    """Long digit runs and letter+digit codes with no label.
+
+    A national ID with one misread digit fails its checksum; it is still an
+    identifier, and so is an unlabelled chart number. Nothing harmless on a
+    clinical photo is seven digits long (tooth numbers have two).
+    """
+
+    name = "long_identifier"
+    category = IDENTIFIER
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        fixed = digits_fixed(text)
+        return self._regex(_LONG_DIGITS, fixed, 0.6, group=1) + self._regex(
+            _LETTERS_DIGITS, fixed, 0.6, group=1
+        )

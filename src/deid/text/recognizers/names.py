@@ -1,0 +1,173 @@
+"""Personal names: Chinese (surname list plus label context) and English.
+
+Chinese names are two to four characters with no separator, so shape alone is
+weak evidence. A label (姓名, 病患...) or a title (先生, 小姐) before or after
+makes a match strong; a short CJK token standing alone and starting with one of
+the common Taiwanese surnames is still taken, with a lower score: on a clinical
+photo such a token is far more often a name than anything else.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..lines import is_cjk
+from .base import NAME, Match, Recognizer
+
+SURNAMES = frozenset(
+    "陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊呂江何蕭羅高潘簡朱鍾游彭詹胡施沈余盧梁"
+    "趙顏柯翁魏孫戴范方宋鄧杜傅侯曹薛丁卓阮馬董温溫唐藍石蔣古紀姚連馮歐程湯田康姜白汪鄒尤巫"
+    "鐘黎涂龔嚴韓袁金童陸夏柳凃邵錢伍倪于譚駱熊任甘秦顧毛章史官萬俞雷粘饒鄞易向尹孔麥全包"
+    "左崔花封葛辜鄔練賀龍關湛刁莫利殷歐陶景車池米冉艾荘佘褚凌單喬岳祝闕塗戚滕聶符苗龐樊"
+    "蒲卜齊邢衛舒屈項祁鮑牛喻冷梅臧鄺談蘭房管谷邰覃闞晏寇"
+)
+COMPOUND_SURNAMES = frozenset(
+    ("歐陽", "張簡", "范姜", "司徒", "諸葛", "上官", "東方", "司馬", "夏侯", "皇甫", "長孫")
+)
+# Common words that start with a surname character and appear on clinical images.
+_NOT_NAMES = frozenset(
+    (
+        "高雄", "林口", "方法", "周一", "周二", "周三", "周四", "周五", "周六", "周日", "金牙",
+        "石膏", "白色", "黃色", "藍色", "高度", "全口", "全瓷", "上顎", "下顎", "左側", "右側",
+        "向上", "包覆", "連結", "程序", "康復", "任務", "史料", "毛髮", "章節", "田野", "車禍",
+        "易牙", "米色", "花費", "關節", "方案", "全部", "萬一", "夏天", "童年", "史上", "顧客",
+        "包括", "陸續", "利用", "任何", "向後", "向前", "于是", "江南", "金屬", "黃金",
+    )
+)  # fmt: skip
+# OCR models trained on mixed corpora often return the simplified form of a
+# surname (黄 for 黃); surnames are looked up in their traditional form.
+_TRADITIONAL = str.maketrans(
+    dict(
+        zip(
+            "陈黄张刘杨许郑谢赖罗萧叶苏庄吕钟卢赵颜孙邓马蓝蒋纪连冯欧汤邹龚严韩陆钱谭骆顾万饶"
+            "温吴简龙关贺练邬项齐卫庞聂阙乔单鲍兰邝谈阚",
+            "陳黃張劉楊許鄭謝賴羅蕭葉蘇莊呂鍾盧趙顏孫鄧馬藍蔣紀連馮歐湯鄒龔嚴韓陸錢譚駱顧萬饒"
+            "溫吳簡龍關賀練鄔項齊衛龐聶闕喬單鮑蘭鄺談闞",
+            strict=True,
+        )
+    )
+)
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+")
+_LABEL = r"(?:病患姓名|患者姓名|病人姓名|姓名|病患|患者|病人|受檢者|Name|Patient)"
+_LABEL_LED = re.compile(_LABEL + r"\s*[:：]?\s*([\u4e00-\u9fff]{2,4})", re.IGNORECASE)
+_LABEL_ONLY = re.compile(_LABEL + r"\s*[:：]?\s*$", re.IGNORECASE)
+# Whatever follows a name label is a name, even when OCR garbled it into Latin.
+_LABEL_ANY = re.compile(
+    r"(?:病患姓名|患者姓名|病人姓名|姓名|病患|患者|病人|受檢者)\s*[:：]?\s*([^\s:：]{1,12})"
+)
+# Labels with their first character misread (芯者 for 患者, X名: for 姓名:) still
+# introduce a name; only a surname-initial token is taken after them.
+_LABEL_FUZZY = re.compile(r"[\u4e00-\u9fff](?:者|名\s*[:：])\s*([\u4e00-\u9fff]{2,4})")
+_TITLED = re.compile(r"([\u4e00-\u9fff]{2,3})(?=先生|小姐|女士|太太|醫師|君|同學|寶寶)")
+
+
+def _name_length_ok(token: str) -> bool:
+    token = token.translate(_TRADITIONAL)
+    if token[:2] in COMPOUND_SURNAMES:
+        return 3 <= len(token) <= 4
+    return token[0] in SURNAMES and 2 <= len(token) <= 3
+
+
+class ChineseName(Recognizer):
+    name = "zh_name"
+    category = NAME
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        found: list[Match] = []
+        for m in _LABEL_LED.finditer(text):
+            token = _trim_to_name(m.group(1))
+            score = 0.95 if _name_length_ok(token) else 0.85
+            found.append(self._match(m.start(1), m.start(1) + len(token), score))
+        for m in _LABEL_ANY.finditer(text):
+            found.append(self._match(m.start(1), m.end(1), 0.8))
+        for m in _LABEL_FUZZY.finditer(text):
+            token = _trim_to_name(m.group(1))
+            size = next((n for n in (4, 3, 2) if len(token) >= n and _name_length_ok(token[:n])), 0)
+            if size:
+                found.append(self._match(m.start(1), m.start(1) + size, 0.75))
+        for m in _TITLED.finditer(text):
+            token = m.group(1)
+            start = m.start(1)
+            for cut in range(len(token) - 1):
+                if _name_length_ok(token[cut:]):
+                    found.append(self._match(start + cut, m.end(1), 0.85))
+                    break
+        label_above = bool(_LABEL_ONLY.search(before.strip()))
+        for i, m in enumerate(_CJK_RUN.finditer(text)):
+            token = m.group(0)
+            if label_above and i == 0 and 2 <= len(token) <= 4:
+                found.append(self._match(m.start(), m.end(), 0.85))
+            elif _name_length_ok(token) and token not in _NOT_NAMES:
+                found.append(self._match(m.start(), m.end(), 0.6))
+        return found
+
+
+def _trim_to_name(token: str) -> str:
+    """Cut what follows a name inside one CJK run: 王小明先生 -> 王小明."""
+    for title in ("先生", "小姐", "女士", "太太", "醫師"):
+        at = token.find(title)
+        if at >= 2:
+            return token[:at]
+    return token
+
+
+_CAP = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+_UPPER = r"[A-Z]{2,}(?:[-'][A-Z]{2,})?"
+_INITIAL = r"[A-Z]\."
+_NAME_WORDS = rf"(?:{_CAP}|{_UPPER}|{_INITIAL})(?:,?\s+(?:{_CAP}|{_UPPER}|{_INITIAL})){{0,3}}"
+_EN_LABEL = re.compile(
+    r"\b(?i:Patient\s*Name|Pt\.?\s*Name|Full\s*Name|Name|Patient|Pt\.?)\s*[:：.]\s*"
+    rf"({_NAME_WORDS})"
+)
+_EN_LABEL_ONLY = re.compile(r"\b(?i:Patient\s*Name|Name|Patient|Pt\.?)\s*[:：.]?\s*$")
+_HONORIFIC = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+({_NAME_WORDS})")
+_SHAPE = re.compile(rf"(?<![A-Za-z])({_CAP}(?:\s+(?:{_INITIAL}\s+)?{_CAP}){{1,2}})(?![A-Za-z])")
+_UPPER_SHAPE = re.compile(rf"(?<![A-Za-z])({_UPPER}(?:,?\s+{_UPPER}){{1,2}})(?![A-Za-z])")
+_LEADING_WORDS = re.compile(rf"^\s*({_NAME_WORDS})")
+
+# Capitalised words common on dental photos; a run of these is a caption, not a name.
+_VOCABULARY_TEXT = """
+Before After Treatment Dental Dentistry Dentist Clinic Smile Smiles Upper Lower Left Right
+Front View Photo Day Days Week Weeks Month Months Year Years Final Initial Result Results
+Case Orthodontic Orthodontics Implant Implants Crown Crowns Veneer Veneers Whitening Teeth
+Tooth Center Centre Hospital Medical Oral Surgery Surgical Panoramic Bitewing Periapical
+Xray X-Ray Date Name Patient Chart Doctor DDS DMD Phone Tel Fax Address Birth DOB Sex Male
+Female Age ID MRN Exam Study Series Image Scale Ruler Mesial Distal Buccal Lingual
+Occlusal Maxilla Mandible Maxillary Mandibular Arch Bite Open Closed Retracted Intraoral
+Extraoral Profile Frontal Lateral Post Pre Op Progress Visit Follow Up Healthy Happy The
+And Of For With In On At To By New Good Best Care Health Group Studio Lab Laboratory
+Digital Scan Model Plan Taipei Taiwan Kaohsiung Taichung Tainan Hsinchu Clear Aligner
+Aligners Braces Retainer Gum Gums Periodontal Endodontic Root Canal Filling Cleaning
+Checkup Consultation Simulation Preview Design Mockup Baseline Control Session Stage Phase
+Step Pano Ceph Cephalometric CBCT Radiograph Radiology Imaging Department Dept University
+National General Family Cosmetic Aesthetic Esthetic Bright White Perfect Pearl Dr Mr Mrs
+Ms Side Close Full Mouth Lip Lips Incisor Incisors Molar Molars Canine Premolar Quadrant
+Sextant Note Notes Page Copyright All Rights Reserved Confidential Sample Demo Test Only
+Not Diagnostic Use
+"""
+VOCABULARY = frozenset(w.lower() for w in _VOCABULARY_TEXT.split())
+
+
+def _has_vocabulary(words: str) -> bool:
+    parts = [w.strip(",.").lower() for w in words.split()]
+    return any(p in VOCABULARY for p in parts)
+
+
+class EnglishName(Recognizer):
+    name = "en_name"
+    category = NAME
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        found = self._regex(_EN_LABEL, text, 0.9, group=1)
+        found += self._regex(_HONORIFIC, text, 0.85, group=1)
+        if _EN_LABEL_ONLY.search(before.strip()):
+            found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
+        for pattern in (_SHAPE, _UPPER_SHAPE):
+            for m in pattern.finditer(text):
+                if not _has_vocabulary(m.group(1)):
+                    found.append(self._match(m.start(1), m.end(1), 0.55))
+        return found
+
+
+def has_cjk(text: str) -> bool:
+    return any(is_cjk(c) for c in text)

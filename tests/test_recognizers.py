@@ -1,0 +1,141 @@
+"""Per-recogniser tables: what must be found (exact span) and what must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from deid.text.recognizers import REGISTRY, find_all
+from deid.text.recognizers.ids import taiwan_id_checksum_ok
+
+# (recogniser, line, expected PHI substring or None for "nothing from this recogniser")
+CASES = [
+    # Taiwan national ID: checksum decides
+    ("tw_national_id", "身分證 A123456789", "A123456789"),
+    ("tw_national_id", "ID:F131104093", "F131104093"),
+    ("tw_national_id", "A123456788", None),  # checksum off by one
+    ("tw_national_id", "A323456789", None),  # second digit must be 1 or 2
+    ("tw_national_id", "AA123456789", None),  # embedded in a longer token
+    ("tw_national_id", "A12345678", None),  # too short
+    ("tw_national_id", "A12345678g", None),  # nine digits plus a letter: not fixed to a digit check
+    # resident certificates: old (second letter A-D) and 2021 (8/9) formats
+    ("tw_resident_certificate", "居留證 A800000014", "A800000014"),
+    ("tw_resident_certificate", "AC01234567", "AC01234567"),
+    ("tw_resident_certificate", "A800000015", None),
+    ("tw_resident_certificate", "A123456789", None),  # a national ID, not a certificate
+    # NHI card
+    ("tw_nhi_card", "健保卡號 0000 1234 5678", "0000 1234 5678"),
+    ("tw_nhi_card", "NHI card: 000012345678", "000012345678"),
+    ("tw_nhi_card", "1234 5678", None),
+    # chart numbers: label-led, or number under a label line
+    ("chart_number", "病歷號 0012345", "0012345"),
+    ("chart_number", "病歷號碼:A-00123", "A-00123"),
+    ("chart_number", "MRN: 12345678", "12345678"),
+    ("chart_number", "Chart No. 778812", "778812"),
+    ("chart_number", "Tooth 11", None),
+    ("chart_number", "病歷 completed", None),
+    # US SSN
+    ("us_ssn", "SSN 123-45-6789", "123-45-6789"),
+    ("us_ssn", "000-45-6789", None),
+    ("us_ssn", "666-45-6789", None),
+    ("us_ssn", "123-00-6789", None),
+    ("us_ssn", "123-45-0000", None),
+    # phones
+    ("tw_mobile", "手機 0912-345-678", "0912-345-678"),
+    ("tw_mobile", "0912345678", "0912345678"),
+    ("tw_mobile", "+886 912 345 678", "+886 912 345 678"),
+    ("tw_mobile", "0812-345-678", None),
+    ("tw_landline", "電話 (02) 2345-6789", "(02) 2345-6789"),
+    ("tw_landline", "07-123-4567", "07-123-4567"),
+    ("tw_landline", "02 23", None),
+    ("us_phone", "Tel (415) 555-2671", "(415) 555-2671"),
+    ("us_phone", "+1-415-555-2671", "+1-415-555-2671"),
+    ("us_phone", "415-555-2671x123", "415-555-2671x123"),
+    ("us_phone", "555-2671", None),
+    # dates
+    ("date_gregorian", "DOB 1991-05-01", "1991-05-01"),
+    ("date_gregorian", "05/01/1991", "05/01/1991"),
+    ("date_gregorian", "May 1, 1991", "May 1, 1991"),
+    ("date_gregorian", "1991-13-01", None),
+    ("date_gregorian", "1991", None),
+    ("date_roc", "民國 80 年 5 月 1 日", "民國 80 年 5 月 1 日"),
+    ("date_roc", "113/05/01", "113/05/01"),
+    ("date_roc", "80.05.01", "80.05.01"),
+    ("date_roc", "113/13/01", None),
+    ("date_roc", "#11 #21", None),
+    # e-mail
+    ("email", "mail: wang.xm@example.com.tw", "wang.xm@example.com.tw"),
+    ("email", "wang at example", None),
+    # addresses
+    ("tw_address", "台北市大安區忠孝東路四段123號5樓", "台北市大安區忠孝東路四段123號5樓"),
+    ("tw_address", "36731 中和光明巷 91 號之 0", "36731 中和光明巷 91 號之 0"),
+    ("tw_address", "術前 術後", None),
+    ("us_address", "1234 Main Street Apt. 5", "1234 Main Street Apt. 5"),
+    ("us_address", "Springfield, IL 62704", "Springfield, IL 62704"),
+    ("us_address", "Tooth 11 Upper Left", None),
+    # names
+    ("zh_name", "姓名:王小明", "王小明"),
+    ("zh_name", "王小明", "王小明"),
+    ("zh_name", "歐陽娜娜", "歐陽娜娜"),
+    ("zh_name", "陳大文醫師", "陳大文"),
+    ("zh_name", "患者 Ae", "Ae"),  # a name label makes whatever follows a name
+    ("zh_name", "術前", None),
+    ("zh_name", "微笑牙醫診所", None),
+    ("zh_name", "高雄", None),
+    ("en_name", "Patient: John Smith", "John Smith"),
+    ("en_name", "NAME: MARY JONES", "MARY JONES"),
+    ("en_name", "Mrs. Jane Doe", "Jane Doe"),
+    ("en_name", "Robert Nguyen", "Robert Nguyen"),
+    ("en_name", "Before Treatment", None),
+    ("en_name", "Bright Smile Dental", None),
+    ("en_name", "After", None),
+    # catch-all identifiers
+    ("long_identifier", "A123456788", "A123456788"),
+    ("long_identifier", "0012345", "0012345"),
+    ("long_identifier", "36 46", None),
+]
+
+
+@pytest.mark.parametrize(("name", "line", "expected"), CASES)
+def test_recogniser_table(name: str, line: str, expected: str | None) -> None:
+    found = [line[m.start : m.end] for m in REGISTRY[name]().find(line)]
+    if expected is None:
+        assert found == []
+    else:
+        assert expected in found
+
+
+def test_every_registered_recogniser_has_positive_and_negative_cases() -> None:
+    for name in REGISTRY:
+        rows = [c for c in CASES if c[0] == name]
+        assert any(e is not None for _, _, e in rows), name
+        assert any(e is None for _, _, e in rows), name
+
+
+def test_every_recogniser_names_its_legal_basis() -> None:
+    for cls in REGISTRY.values():
+        assert cls.category.pdpa and cls.category.hipaa
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("A123456789", True), ("F131104093", True), ("A123456780", False), ("Z200000000", False)],
+)
+def test_taiwan_id_checksum(value: str, ok: bool) -> None:
+    assert taiwan_id_checksum_ok(value) is ok
+
+
+def test_ocr_lookalikes_inside_numbers_are_read_as_digits() -> None:
+    spans = [("0912-345-67B".replace("B", "8"), "tw_mobile"), ("O9I2-345-678", None)]
+    assert find_all(spans[0][0])[0].recognizer == "tw_mobile"
+    # Letters before the first digit are not changed: O9I2 is not a phone number.
+    assert all(m.recognizer != "tw_mobile" for m in find_all(spans[1][0]))
+    fixed = find_all("病歷號 00l2345")
+    assert fixed and fixed[0].recognizer == "chart_number"
+
+
+def test_overlapping_matches_become_one_span() -> None:
+    line = "身分證 A123456789"
+    matches = find_all(line)
+    assert [(line[m.start : m.end], m.recognizer) for m in matches] == [
+        ("A123456789", "tw_national_id")
+    ]

@@ -1,0 +1,76 @@
+"""Text proposals and crops on rendered pixels: rotation, polarity, colour, small text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from deid.text.candidates import find_candidates, make_crop
+from deid.text.ocr.rapidocr import RapidOcrEngine
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+@pytest.fixture(scope="module")
+def engine() -> RapidOcrEngine:
+    return RapidOcrEngine()
+
+
+def _render(size, text, font_px, xy, fg, bg, angle=0.0) -> tuple[np.ndarray, tuple]:
+    img = Image.new("RGB", size, bg)
+    layer = Image.new("L", size, 0)
+    ImageDraw.Draw(layer).text(xy, text, font=ImageFont.truetype(FONT, font_px), fill=255)
+    if angle:
+        layer = layer.rotate(angle, resample=Image.BICUBIC, center=xy)
+    img.paste(Image.new("RGB", size, fg), mask=layer)
+    ys, xs = np.nonzero(np.array(layer) > 128)
+    return np.array(img), (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+
+
+def _best(cands, ink):
+    left, top, right, bottom = ink
+    return max(
+        cands,
+        key=lambda c: c.bbox().intersection(type(c.bbox())(left, top, right, bottom)).area,
+    )
+
+
+@pytest.mark.parametrize("angle", [-14.0, -6.0, 0.0, 8.0, 15.0])
+def test_rotated_line_is_proposed_and_read_upright(engine, angle: float) -> None:
+    pixels, ink = _render(
+        (900, 500), "MRN 20240517", 40, (200, 220), (0, 0, 0), (255, 255, 255), angle
+    )
+    cand = _best(find_candidates(pixels), ink)
+    # PIL turns counter-clockwise; in image coordinates the baseline angle is negative.
+    assert abs(cand.angle + angle) < 3.0
+    crop = make_crop(pixels, cand)
+    words = engine.read([crop.pixels])[0]
+    assert "20240517" in "".join(w.text for w in words)
+    box = crop.box_to_image(words[-1].box, 900, 500)
+    assert box.intersection(type(box)(*ink)).area > 0.3 * box.area
+
+
+@pytest.mark.parametrize(
+    ("fg", "bg"),
+    [((255, 255, 255), (0, 0, 0)), ((255, 255, 0), (230, 200, 190)), ((220, 40, 40), (60, 60, 60))],
+)
+def test_polarity_and_colour_give_dark_text_on_light(engine, fg, bg) -> None:
+    pixels, ink = _render((700, 200), "Chart 778812", 36, (40, 70), fg, bg)
+    crop = make_crop(pixels, _best(find_candidates(pixels), ink))
+    assert np.median(crop.pixels) > 128  # background light
+    assert "778812" in "".join(w.text for w in engine.read([crop.pixels])[0])
+
+
+def test_twelve_pixel_caption_on_a_12_megapixel_frame(engine) -> None:
+    # DejaVu capitals are 0.73 of the font size: 17 px gives a 12 px cap height.
+    pixels, ink = _render(
+        (4000, 3000), "DOB 1985-03-12", 17, (120, 2900), (255, 255, 255), (30, 30, 30)
+    )
+    assert ink[3] - ink[1] <= 16
+    crop = make_crop(pixels, _best(find_candidates(pixels), ink))
+    assert "1985-03-12" in "".join(w.text for w in engine.read([crop.pixels])[0])
+
+
+def test_blank_image_has_no_candidates() -> None:
+    assert find_candidates(np.full((600, 800, 3), 128, np.uint8)) == []
