@@ -111,3 +111,23 @@ def test_cli_batch_exit_code_and_output(folder: Path, tmp_path: Path, capsys) ->
     assert code == 2
     printed = capsys.readouterr().out
     assert "failed=3" in printed and "Wang" not in printed
+
+
+def test_phi_in_file_names_never_reaches_the_output_tree(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    (src / "王小明").mkdir(parents=True)
+    (src / "王小明" / "王小明_術前.jpg").write_bytes(_jpeg(4))
+    (src / "A123456789_after.jpg").write_bytes(_jpeg(5))
+    config = deid.Config(stages=("metadata", "text"))
+    out = tmp_path / "out"
+    first = run_batch(src, out, config=config)
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert not any("王小明" in n or "A123456789" in n for n in names), names
+    assert any(n.endswith("_術前.jpg") and "patient-" in n for n in names)
+    for item in first.items:
+        assert "王小明" not in item.input and "A123456789" not in item.input
+    summary = (out / "summary.json").read_text("utf-8")
+    assert "王小明" not in summary and "A123456789" not in summary
+    again = run_batch(src, out, config=config)  # same names on a rerun, so it resumes
+    assert all(i.resumed for i in again.items)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == names

@@ -13,6 +13,7 @@ import json
 import logging
 import multiprocessing
 import os
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -110,7 +111,7 @@ def run_batch(
     config = config or Config()
     src, dst = Path(in_dir), Path(out_dir)
     check_paths(src, dst)
-    policy = names or name_policy(config)
+    policy = names or name_policy(_with_name_key(config, dst))
     jobs = _plan(src, policy)
     summary = BatchSummary()
     digest = config.digest()
@@ -147,6 +148,24 @@ def run_batch(
     io.write_atomic(dst / "summary.json", json.dumps(summary.to_dict(), ensure_ascii=False,
                                                      indent=2).encode("utf-8"))  # fmt: skip
     return summary
+
+
+def _with_name_key(config: Config, dst: Path) -> Config:
+    """Give PHI-free output names a secret key kept with the outputs.
+
+    Names must be the same on a rerun (resume finds outputs by name), yet not be
+    reversible by hashing a list of common names, so the key is random per output
+    folder, stored there, and never leaves it.
+    """
+    if "text" not in config.stages or config.text.filename_key:
+        return config
+    key_file = dst / ".name-key"
+    if not key_file.is_file():
+        dst.mkdir(parents=True, exist_ok=True)
+        io.write_atomic(key_file, secrets.token_hex(32).encode("ascii"))
+        key_file.chmod(0o600)
+    key = key_file.read_text("ascii").strip()
+    return config.replace(text={"filename_key": key})
 
 
 def _plan(src: Path, policy: NamePolicy) -> list[_Job]:

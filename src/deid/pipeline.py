@@ -159,8 +159,8 @@ class Pipeline:
                     findings[stage.name] = checked.findings
                 review.extend(checked.review)
         for _, result in results:
-            if tesseract := result.extra.get("tesseract"):
-                report.tesseract = str(tesseract)
+            if engine := result.extra.get("ocr"):
+                report.ocr = str(engine)
 
         all_findings = [f for group in findings.values() for f in group]
         report.faces = [dict(f.to_report()) for f in all_findings if f.kind == "face"]

@@ -64,7 +64,7 @@ class ImageReport:
     text: list[dict[str, Any]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
-    tesseract: str | None = None
+    ocr: str | None = None
     config_digest: str = ""
     deid_version: str = __version__
 
@@ -74,7 +74,7 @@ class ImageReport:
             "deid_version": self.deid_version,
             "config_digest": self.config_digest,
             "models": dict(self.models),
-            "tesseract": self.tesseract,
+            "ocr": self.ocr,
             "input": asdict(self.input),
             "output": asdict(self.output) if self.output else None,
             "status": self.status,
