@@ -183,3 +183,14 @@ def test_over_the_pixel_limit_is_failed_without_output(tmp_path: Path) -> None:
     assert result.status == "failed" and result.report.reasons[0].code == "too_many_pixels"
     assert "max_pixels" in result.report.reasons[0].message
     assert not (tmp_path / "out.png").exists()
+
+
+def test_an_output_that_still_carries_metadata_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The safety net behind every encoder: a leaky strip must fail the image."""
+    from deid import metadata as meta
+
+    monkeypatch.setattr(meta, "strip_lossless", lambda data, *, keep_icc: data)
+    result = _pipe().process(_jpeg_with_phi())
+    assert result.status == "failed" and result.data is None
+    assert result.report.reasons[0].code == "metadata_residue"
+    _no_phi(result.report.to_json())

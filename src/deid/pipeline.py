@@ -26,7 +26,7 @@ from .models import ModelStore
 from .names import name_policy
 from .report import ImageReport, InputInfo, MetadataSummary, OutputInfo, summarise, validate
 from .stages import Context, Stage, VerifyingStage, build_stages
-from .types import Finding, Reason, StageResult
+from .types import Finding, Frame, Reason, StageResult
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +116,7 @@ class Pipeline:
         return Result("failed", report)
 
     def _process(self, source: io.Source, report: ImageReport, timings: dict[str, float]) -> Result:
-        cfg = self.config
-        with _timed(timings, "decode"):
-            try:
-                loaded = io.load(source, cfg.input)
-            except InputError as exc:
-                raise _Failed(Reason(exc.code, str(exc), "decode")) from exc
-            except Exception as exc:  # decoder bugs on hostile files must not escape
-                msg = f"image could not be decoded ({type(exc).__name__})"
-                raise _Failed(Reason("corrupt", msg, "decode")) from exc
+        loaded = self._decode(source, timings)
         src, frame = loaded.source, loaded.frame
         report.input = InputInfo(
             path=report.input.path, path_masked=report.input.path_masked, sha256=src.sha256,
@@ -132,53 +124,16 @@ class Pipeline:
             bytes=len(src.data) if src.data else None, mode=src.mode,
             orientation=src.orientation, conversions=list(src.conversions),
         )  # fmt: skip
+        context = Context(config=self.config, source=src, frame=frame, name=report.input.path)
+        pixels, findings, review, changed = self._redact(frame, context, timings, report)
 
-        context = Context(config=cfg, source=src, frame=frame, name=report.input.path)
-        results: list[tuple[Stage, StageResult]] = []
-        for stage in self.stages:
-            result = self._run_stage(stage, frame.pixels, context, timings)
-            results.append((stage, result))
-            if result.keep_regions:
-                context = replace(context, keep_regions=context.keep_regions + result.keep_regions)
-
-        edits = [e for _, r in results for e in r.edits]
-        with _timed(timings, "redact"):
-            pixels = redact.apply(frame.pixels, edits) if edits else frame.pixels
-
-        findings: dict[str, tuple[Finding, ...]] = {}
-        review: list[Reason] = []
-        for stage, result in results:
-            findings[stage.name] = result.findings
-            review.extend(result.review)
-            if isinstance(stage, VerifyingStage):
-                checked = self._verify(stage, pixels, context, result, timings)
-                if checked.edits:
-                    pixels = redact.apply(pixels, checked.edits)
-                    edits.extend(checked.edits)
-                if checked.findings:
-                    findings[stage.name] = checked.findings
-                review.extend(checked.review)
-        for _, result in results:
-            if engine := result.extra.get("ocr"):
-                report.ocr = str(engine)
-
-        all_findings = [f for group in findings.values() for f in group]
-        report.faces = [dict(f.to_report()) for f in all_findings if f.kind == "face"]
-        report.text = [dict(f.to_report()) for f in all_findings if f.kind == "text"]
-        found = [dict(f.to_report()) for f in all_findings if f.kind == "metadata"]
-
-        changed = bool(edits) and not np.array_equal(pixels, frame.pixels)
+        report.faces = [dict(f.to_report()) for f in findings if f.kind == "face"]
+        report.text = [dict(f.to_report()) for f in findings if f.kind == "text"]
+        found = [dict(f.to_report()) for f in findings if f.kind == "metadata"]
         with _timed(timings, "encode"):
             data, out_fmt, encoding, icc_kept = self._encode(loaded, pixels, changed)
-            residue = [
-                i for i in metadata.inventory(data) if not (i.category == "icc" and icc_kept)
-            ]
-        if residue:
-            kinds = ", ".join(sorted({i.category for i in residue}))
-            raise _Failed(Reason("metadata_residue", f"output still carried: {kinds}", "encode"))
-
-        categories = sorted({str(i["category"]) for i in found})
         kept = ["icc"] if icc_kept else []
+        categories = sorted({str(i["category"]) for i in found})
         report.metadata = MetadataSummary(
             found=found,
             removed=[c for c in categories if c not in kept],
@@ -200,6 +155,54 @@ class Pipeline:
         report.timings_ms = timings
         self._finish(report)
         return Result(report.status, report, data, out_fmt)
+
+    def _decode(self, source: io.Source, timings: dict[str, float]) -> io.Loaded:
+        with _timed(timings, "decode"):
+            try:
+                return io.load(source, self.config.input)
+            except InputError as exc:
+                raise _Failed(Reason(exc.code, str(exc), "decode")) from exc
+            except Exception as exc:  # decoder bugs on hostile files must not escape
+                msg = f"image could not be decoded ({type(exc).__name__})"
+                raise _Failed(Reason("corrupt", msg, "decode")) from exc
+
+    def _redact(
+        self, frame: Frame, context: Context, timings: dict[str, float], report: ImageReport
+    ) -> tuple[np.ndarray, list[Finding], list[Reason], bool]:
+        """Run every stage on the original, apply all edits once, then let stages verify.
+
+        Detectors all see the untouched frame (so their order does not matter); each
+        verifying stage then sees the fully redacted pixels, and what it adds is applied
+        on top. A stage's verified findings replace its first ones in the report.
+        """
+        results: list[tuple[Stage, StageResult]] = []
+        for stage in self.stages:
+            result = self._run_stage(stage, frame.pixels, context, timings)
+            results.append((stage, result))
+            if result.keep_regions:
+                context = replace(context, keep_regions=context.keep_regions + result.keep_regions)
+            if engine := result.extra.get("ocr"):
+                report.ocr = str(engine)
+
+        edits = [e for _, r in results for e in r.edits]
+        with _timed(timings, "redact"):
+            pixels = redact.apply(frame.pixels, edits) if edits else frame.pixels
+
+        findings: list[Finding] = []
+        review: list[Reason] = []
+        for stage, result in results:
+            stage_findings = result.findings
+            review.extend(result.review)
+            if isinstance(stage, VerifyingStage):
+                checked = self._verify(stage, pixels, context, result, timings)
+                if checked.edits:
+                    pixels = redact.apply(pixels, checked.edits)
+                    edits.extend(checked.edits)
+                stage_findings = checked.findings or stage_findings
+                review.extend(checked.review)
+            findings.extend(stage_findings)
+        changed = bool(edits) and not np.array_equal(pixels, frame.pixels)
+        return pixels, findings, review, changed
 
     def _run_stage(
         self, stage: Stage, pixels: np.ndarray, context: Context, timings: dict[str, float]
@@ -247,6 +250,7 @@ class Pipeline:
             stripped = metadata.strip_lossless(src.data, keep_icc=keep_icc)
             if stripped is not None:
                 icc_kept = any(i.category == "icc" for i in metadata.inventory(stripped))
+                _refuse_residue(stripped, icc_kept)
                 return stripped, fmt, "lossless-strip", icc_kept
         icc = src.icc_profile if keep_icc and src.icc_profile else None
         if icc is not None and not _icc_fits(icc, frame.mode):
@@ -255,6 +259,7 @@ class Pipeline:
             pixels, alpha=frame.alpha, mode=frame.mode, fmt=fmt, config=out, icc_profile=icc,
             lossless_webp=_is_lossless_webp(src),
         )  # fmt: skip
+        _refuse_residue(data, icc is not None)
         return data, fmt, "re-encoded", icc is not None
 
     def _finish(self, report: ImageReport) -> None:
@@ -272,6 +277,14 @@ class Pipeline:
                        + "; ".join(problems[:3]), "report")
             )
             report.summary = summarise(report)
+
+
+def _refuse_residue(data: bytes, icc_kept: bool) -> None:
+    """Every output is inventoried again; anything but the kept profile fails the image."""
+    residue = {i.category for i in metadata.inventory(data)} - ({"icc"} if icc_kept else set())
+    if residue:
+        kinds = ", ".join(sorted(residue))
+        raise _Failed(Reason("metadata_residue", f"output still carried: {kinds}", "encode"))
 
 
 def _icc_fits(profile: bytes, mode: str) -> bool:
