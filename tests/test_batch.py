@@ -131,3 +131,13 @@ def test_phi_in_file_names_never_reaches_the_output_tree(tmp_path: Path) -> None
     again = run_batch(src, out, config=config)  # same names on a rerun, so it resumes
     assert all(i.resumed for i in again.items)
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == names
+
+
+def test_review_page_lists_every_image_without_phi(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(folder, out, config=CFG)
+    page = (out / "review.html").read_text("utf-8")
+    assert page.count("<tr class=") == 6
+    assert page.index('class="failed"') < page.index('class="redacted"')
+    assert 'src="images/a.jpg"' in page and "Wang" not in page
+    assert "empty.jpg" in page and 'src="empty.jpg"' not in page  # failed inputs never shown

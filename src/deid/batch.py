@@ -26,6 +26,7 @@ from .config import Config
 from .errors import ConfigError
 from .names import NamePolicy, name_policy
 from .pipeline import Pipeline
+from .review import write_review
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def run_batch(
     summary.items.sort(key=lambda i: i.report)
     io.write_atomic(dst / "summary.json", json.dumps(summary.to_dict(), ensure_ascii=False,
                                                      indent=2).encode("utf-8"))  # fmt: skip
+    write_review(dst, [vars(i) for i in summary.items])
     return summary
 
 
