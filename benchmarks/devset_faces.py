@@ -11,6 +11,11 @@ No detector is involved.
 Sources: scikit-image ``astronaut`` (frontal smile), matplotlib ``grace_hopper.jpg``
 (frontal), scikit-image ``camera`` (side view, grayscale); face-free scenes from
 scikit-image's other sample images plus rendered text and tooth-like textures.
+
+The 12 MP cases are upscaled from 512 px photos, which leaves them unnaturally smooth:
+their JPEGs are a third of a camera file's size and decode and encode faster than one.
+Fine sensor grain (``camera_grain``) is added to them so each file is 3-6 MB at q95
+like a camera's, which keeps the scorer's Pillow baseline realistic.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from skimage import data
 
 OUT = Path(__file__).resolve().parent / "devset" / "faces"
 BIG = (4000, 3000)  # 12 MP
+CAMERA_PIXELS = 11_000_000  # cases this large get camera grain
 
 # Hand-drawn ground truth on the source photos: [left, top, right, bottom].
 GT = {
@@ -234,6 +240,10 @@ def build() -> list[dict]:
             role = "subject" if fw >= 0.5 * max(widths) else "bystander"
             faces.append(face_truth(n, m, role=role))
         add(f"smallfaces_{bg}", canvas, "small", faces)
+        if bg == "gravel":
+            # A black-and-white group photo: no skin tone to go by, contrast only.
+            gray = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
+            add("smallfaces_gravel_gray", np.stack([gray] * 3, axis=-1), "small", faces)
 
     # 5. Side views: the camera photo (a true side view), mirrored, cropped and scaled;
     #    three-quarter views made by a perspective turn of the frontal photos.
@@ -331,11 +341,30 @@ def teeth_texture(seed: int) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), 3)
 
 
+def camera_grain(image: np.ndarray, seed: int) -> np.ndarray:
+    """Sensor-like grain: luminance noise (sigma 3 grey levels) with half as much
+    independent per-channel noise, both softened over ~1 px as demosaicing does."""
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    luma = rng.normal(0.0, 1.0, (h, w)).astype(np.float32)
+    chroma = rng.normal(0.0, 1.0, (h, w, 3)).astype(np.float32)
+    luma = cv2.GaussianBlur(luma, (0, 0), 0.6)
+    chroma = cv2.GaussianBlur(chroma, (0, 0), 0.6)
+    # the blur lowers the noise's std; rescale to the intended grey levels
+    luma *= 3.0 / max(float(luma.std()), 1e-6)
+    chroma *= 1.5 / max(float(chroma.std()), 1e-6)
+    noisy = image.astype(np.float32) + luma[..., None] + chroma
+    return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+
+
 def write(cases: list[dict], out: Path, check: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     index = []
-    for c in cases:
+    for k, c in enumerate(cases):
         image = c.pop("image")
+        if image.shape[0] * image.shape[1] >= CAMERA_PIXELS:
+            image = camera_grain(image, seed=k)
+            c["camera_grain"] = True
         file = f"{c['name']}.jpg"
         pil = Image.fromarray(image)
         if c.get("exif_orientation"):

@@ -161,8 +161,10 @@ def test_side_view_is_obscured(stage, mirror):
     assert checked.findings
 
 
-@pytest.mark.parametrize("turns", [1, 3])
+@pytest.mark.parametrize("turns", [1, 2, 3])
 def test_sideways_photo_handled(stage, turns):
+    # Upside down, BlazeFace also reports an upright "face" whose mesh disagrees; the
+    # turned passes must still run (they run only when no upright face is trusted).
     image = np.ascontiguousarray(np.rot90(data.astronaut(), turns))
     out, result, _ = process(stage, image)
 
@@ -170,6 +172,8 @@ def test_sideways_photo_handled(stage, turns):
         x0, y0, x1, y1 = box
         if turns == 1:
             return (y0, 512 - x1, y1, 512 - x0)
+        if turns == 2:
+            return (512 - x1, 512 - y1, 512 - x0, 512 - y0)
         return (512 - y1, x0, 512 - y0, x1)
 
     assert_eyes_obscured(image, out, [rot(e) for e in ASTRONAUT["eyes"]])
@@ -300,3 +304,101 @@ def test_keep_oral_largest_keeps_one_mouth_in_a_composite():
     m = ASTRONAUT["mouth"]
     small = (int(m[0] * k) + 540, int(m[1] * k) + 56, int(m[2] * k) + 540, int(m[3] * k) + 56)
     assert changed_fraction(canvas, out, small) > 0.97
+
+
+# -- small-face tiles: which tiles the gate lets through -----------------------------------
+
+
+def small_face(rgb: np.ndarray, width: int) -> np.ndarray:
+    """The whole photo scaled so the face is ``width`` px wide (a person in a crowd)."""
+    zoom = width / 104  # hand-drawn face box is 104 px wide
+    return cv2.resize(rgb, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_AREA)
+
+
+def scene(kind: str, size: tuple[int, int] = (1600, 1200), seed: int = 3) -> np.ndarray:
+    """Busy real-photo texture (skimage grass), tinted: 'green' (no skin tone) or 'gray'."""
+    w, h = size
+    grass = cv2.resize(data.grass(), (w, h), interpolation=cv2.INTER_CUBIC)
+    if kind == "gray":
+        return np.stack([grass] * 3, axis=-1)
+    rgb = np.stack([grass * 0.35, grass * 0.8, grass * 0.3], axis=-1)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def gate_for(image: np.ndarray):
+    from deid.faces.detector import TileGate
+
+    image = np.ascontiguousarray(image)
+    image.setflags(write=False)
+    return TileGate.build(image, [])
+
+
+def test_gate_skips_tiles_without_skin_tone_but_keeps_the_face():
+    image = scene("green")
+    face = small_face(data.astronaut(), 40)
+    fh, fw = face.shape[:2]
+    image[500 : 500 + fh, 700 : 700 + fw] = face
+    gate = gate_for(image)
+    assert gate.passes((700, 500, 1084, 884), 32)  # the tile holding the face
+    assert not gate.passes((0, 0, 384, 384), 32)  # green texture: contrast, no skin
+
+
+def test_gate_keeps_dark_skin_and_black_and_white_pictures():
+    image = scene("green")
+    face = data.astronaut()[70:192, 178:282]  # the face box alone, 104 px
+    dark = (cv2.resize(face, (40, 47)).astype(np.float32) * 0.35).astype(np.uint8)
+    image[100 : 100 + dark.shape[0], 100 : 100 + dark.shape[1]] = dark
+    panel = scene("gray", (500, 500))  # a black-and-white print inside a colour photo
+    image[600:1100, 1000:1500] = panel
+    gate = gate_for(image)
+    assert gate.passes((0, 0, 384, 384), 32)
+    assert gate.passes((1050, 650, 1434, 1034), 32)
+
+
+def test_gate_on_black_and_white_image_uses_contrast_only():
+    image = scene("gray")
+    image[:, :400] = 128  # a plain backdrop strip
+    gate = gate_for(image)
+    assert gate.skin is None
+    assert gate.passes((800, 400, 1184, 784), 32)  # texture may hide a face
+    assert not gate.passes((0, 0, 384, 384), 32)  # nothing there to be a face
+
+
+def test_small_face_in_black_and_white_photo_is_found(stage):
+    # Without colour BlazeFace needs the face larger in the tile; 40 px is found.
+    gray = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    face = small_face(np.stack([gray] * 3, axis=-1), 40)
+    image = scene("gray")
+    top, left = 600, 900
+    image[top : top + face.shape[0], left : left + face.shape[1]] = face
+    out, result, _ = process(stage, image)
+    zoom = 40 / 104
+    eyes = [(int(left + x0 * zoom), int(top + y0 * zoom),
+             int(left + x1 * zoom) + 1, int(top + y1 * zoom) + 1)
+            for x0, y0, x1, y1 in ASTRONAUT["eyes"]]  # fmt: skip
+    assert result.findings, "small face in a black-and-white photo missed"
+    assert_eyes_obscured(image, out, eyes)
+
+
+def test_upright_portrait_skips_the_turned_passes(stage):
+    from deid.faces import blazeface
+
+    calls = []
+    original = blazeface.BlazeFace.detect
+
+    def counting(self, rgb):
+        calls.append(rgb.shape)
+        return original(self, rgb)
+
+    image = data.astronaut()
+    blazeface.BlazeFace.detect = counting
+    try:
+        out, result, _ = process(stage, image)
+    finally:
+        blazeface.BlazeFace.detect = original
+    assert result.findings[0].landmarks_ok
+    assert_eyes_obscured(image, out, ASTRONAUT["eyes"])
+    # upright whole frame (short + full) in run and in verify, plus small-face tiles:
+    # none of the calls sees the turned (512 x 512 stays square, so count them instead)
+    whole_frame = [s for s in calls if s[:2] == (512, 512)]
+    assert len(whole_frame) == 4

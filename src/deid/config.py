@@ -83,6 +83,12 @@ class FaceConfig:
     small_faces: bool = True
     # Extra whole-frame passes (degrees) for sideways/upside-down photos; cheap at that scale.
     rotations: tuple[int, ...] = (90, 180, 270)
+    # When to run them: a photo turned without EXIF orientation shows no upright face;
+    # "always" also covers a turned face beside an upright one, at a third more time.
+    rotate_when: Literal["always", "no_upright_face"] = "no_upright_face"
+    # Threads for the small-face tiles and cascades (one detector graph each); set 1
+    # when batch already runs one process per core.
+    threads: int = 2
     # Haar profile path for side views BlazeFace misses.
     profile: bool = True
     # Re-detect on the redacted pixels and escalate anything still showing eyes.

@@ -5,14 +5,20 @@ the picture it is given to be found. The whole frame (downscaled) finds large fa
 rotated copies find faces in sideways or upside-down photos; a pyramid of
 overlapping tiles finds faces down to ``min_face_px`` in 12 MP photos. Duplicates
 from the passes are merged, keeping the best-scored candidate.
+
+Tiles are most of the stage's cost (about 2.5 ms of model time each, ~170 for a busy
+colour 12 MP frame): tiles inside heads already found, and tiles with no contrast or
+(in colour) no skin tone, are skipped; the rest run on one detector graph per thread.
 """
 
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import weakref
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import cv2
@@ -21,17 +27,27 @@ import numpy as np
 from .blazeface import BlazeFace, RawDetection
 from .geometry import LEFT_EYE, RIGHT_EYE, Detection
 
-WORK_SIDE = 640  # whole-frame pass: plenty for a model that sees 192 px
+WORK_SIDE = 640  # whole-frame pass (at least this): plenty for a model that sees 192 px
 TILE_SIDE = 192  # the full-range model input: larger tiles are only shrunk again
 TILE_FACE_RATIO = 12  # a face 1/12 of a tile (16 px of 192) is found by the full-range model
+# Without colour the model needs the face larger: grey faces pasted into 192 px tiles
+# are all found at 21 px (40/40), 31/40 at 19 px, 16/40 at 16 px; a 37 px face in the
+# dev set's black-and-white group photo is missed at 1/12 and found at 1/9.
+GRAY_TILE_FACE_RATIO = 9
+LEVEL_STEP = 2  # each tile level searches faces 1x-2x its smallest
+BOX_MARGIN = 1.15  # room for a detector box somewhat wider than the face
 # Turned copies make body parts and clothing look face-like to BlazeFace (scores ~0.5);
 # real faces in turned photos score above 0.85 on the dev set.
 ROTATED_MIN_SCORE = 0.7
 # Hundreds of tiles give hundreds of chances for a texture to score just above 0.5;
 # real faces in tiles score 0.7 and up on the dev set.
 TILE_MIN_SCORE = 0.6
-GATE_SIDE = 1024  # maps that decide which tiles are worth a detector call
+GATE_SIDE = 1000  # maps that decide which tiles are worth a detector call
 MIN_CONTRAST = 24  # grey levels across 3 px; any eye or hairline in a face exceeds it
+SKIN_MIN_CR = 3  # red chroma above neutral: every skin tone has it, grey does not
+DARK_LUMA = 40  # below this, chroma shrinks: a faint red may be skin in shadow
+NEUTRAL_CHROMA = 6  # |Cr|+|Cb| of a colourless pixel, JPEG and sensor noise included
+COLOURLESS_TILE = 0.95  # a tile this colourless is a black-and-white picture
 
 
 @dataclass(frozen=True)
@@ -42,43 +58,65 @@ class PassPlan:
     gate_tiles: bool
 
 
-_CACHE: dict[int, tuple[weakref.ref, dict[float, tuple[np.ndarray, float]]]] = {}
+_CACHE: dict[int, tuple[weakref.ref, dict[int, np.ndarray]]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def downscale(image: np.ndarray, long_side: float) -> tuple[np.ndarray, float]:
-    """Reduced copy whose long side is ``long_side`` (the image itself if already smaller).
+    """Reduced copy with a long side of ``long_side`` to twice that (the image itself if
+    already smaller), and its scale.
 
-    Detection, the cascades, the mesh and verification all ask for the same few working
-    copies of one read-only frame; they are computed once per frame and forgotten when
-    the frame is (weak reference), so a 12 MP image is reduced once, not six times.
+    The reduction factor is a whole number: OpenCV's area reduction by a whole factor is
+    ten times faster than by a fractional one (1.5 ms instead of 13 ms for 12 MP to
+    half), and the copies derive from each other. Detection, the tiles, the gate, the
+    cascades, the mesh and verification all ask for a few working copies of one
+    read-only frame; they are computed once per frame and forgotten with it (weak
+    reference).
     """
     h, w = image.shape[:2]
-    scale = min(1.0, long_side / max(h, w))
-    if scale >= 1.0:
+    factor = int(max(h, w) // max(1.0, long_side))
+    if factor <= 1:
         return image, 1.0
+    return reduced(image, factor), 1.0 / factor
+
+
+def reduced(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` area-reduced by the whole number ``factor`` (right and bottom pixels that
+    do not fill a block are dropped, so coordinates map back by exactly ``factor``)."""
+    if factor <= 1:
+        return image
     if image.flags.writeable:  # pixels may still change: no caching
-        return resize(image, scale), scale
+        return _reduce(image, factor)
     key = id(image)
-    source, source_scale = image, 1.0
     with _CACHE_LOCK:
         entry = _CACHE.get(key)
-        if entry is not None and entry[0]() is image:
-            if long_side in entry[1]:
-                return entry[1][long_side]
-            # Reduce from the smallest cached copy that is still larger (far cheaper).
-            larger = [c for side, c in entry[1].items() if side > long_side]
-            if larger:
-                source, source_scale = min(larger, key=lambda c: c[1])
-    work = resize(source, scale / source_scale), scale
+        cached = entry[1] if entry is not None and entry[0]() is image else {}
+        if factor in cached:
+            return cached[factor]
+        # Reduce from the smallest cached copy whose factor divides this one.
+        divisors = [k for k in cached if factor % k == 0]
+    if divisors:
+        base = max(divisors)
+        work = _reduce(cached[base], factor // base)
+    elif factor % 2 == 0 and factor > 2:
+        work = _reduce(reduced(image, 2), factor // 2)  # half size first: the other copies
+    else:
+        work = _reduce(image, factor)
     with _CACHE_LOCK:
         entry = _CACHE.get(key)
         if entry is None or entry[0]() is not image:
             ref = weakref.ref(image, lambda _r, k=key: _forget(k, _r))
             entry = (ref, {})
             _CACHE[key] = entry
-        entry[1][long_side] = work
+        entry[1][factor] = work
     return work
+
+
+def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    nh, nw = max(1, h // factor), max(1, w // factor)
+    block = image[: nh * factor, : nw * factor]
+    return cv2.resize(block, (nw, nh), interpolation=cv2.INTER_AREA)
 
 
 def _forget(key: int, ref: weakref.ref) -> None:
@@ -100,29 +138,118 @@ def resize(image: np.ndarray, scale: float) -> np.ndarray:
 
 
 def skin_map(rgb: np.ndarray) -> np.ndarray | None:
-    """Boolean map of skin-coloured pixels, or ``None`` when the image has no colour.
+    """Boolean map of pixels that may be skin, or ``None`` when the image has no colour.
 
-    A wide YCrCb range (covers all skin tones under ordinary light); used only to
-    skip tiles that cannot contain a face, never to accept one.
+    Skin of every tone has red chroma above neutral and blue chroma at or below it
+    (tones differ mostly in brightness); the range is wide enough for warm and cool
+    white balance; in the dark, where chroma shrinks, a trace of red is enough.
+    Neutral grey is not skin: that is what lets a grey backdrop
+    or a wall be skipped. Used only to skip tiles that cannot contain a face and to
+    filter cascade hits, never to accept a face.
     """
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
-    cr, cb = ycc[..., 1].astype(np.int16), ycc[..., 2].astype(np.int16)
-    if float(np.mean(np.abs(cr - 128) + np.abs(cb - 128))) < 3.0:
+    cr, cb = ycc[..., 1].astype(np.int16) - 128, ycc[..., 2].astype(np.int16) - 128
+    if float(np.mean(np.abs(cr) + np.abs(cb))) < 3.0:
         return None
-    skin = (cr >= 128) & (cr <= 180) & (cb >= 70) & (cb <= 135)
+    skin = (cr >= SKIN_MIN_CR) & (cr <= 52) & (cb >= -58) & (cb <= 7)
+    # In the dark, chroma shrinks toward neutral: a dark face is barely red.
+    skin |= (ycc[..., 0] < DARK_LUMA) & (cr >= 1) & (cb <= 0)
     kernel = np.ones((5, 5), np.uint8)
     return cv2.dilate(skin.astype(np.uint8), kernel) > 0
 
 
+def has_colour(image: np.ndarray) -> bool:
+    return skin_map(downscale(image, GATE_SIDE)[0]) is not None
+
+
+def neutral_map(rgb: np.ndarray) -> np.ndarray:
+    """Pixels without colour: a region made only of these is a black-and-white picture
+    (a scanned print, a grey panel in a composite), where skin tone says nothing."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1].astype(np.int16) - 128, ycc[..., 2].astype(np.int16) - 128
+    return (np.abs(cr) + np.abs(cb)) < NEUTRAL_CHROMA
+
+
+def _count(integral: np.ndarray, window: tuple[int, int, int, int]) -> float:
+    x0, y0, x1, y1 = window
+    return float(integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0])
+
+
+@dataclass(frozen=True, eq=False)
+class TileGate:
+    """Integral images of the gate maps of one frame, computed once on a reduced copy.
+
+    A tile is worth a detector call when it holds at least a small face's worth of
+    contrast (eyes, brows and hairline always have it; plain backdrops, black borders
+    and blown-out skies do not) and, in colour, of skin-toned pixels. A tile made almost
+    only of colourless pixels is judged on contrast alone: a black-and-white picture
+    inside a colour image can show a face. Pixels inside the heads of faces already
+    found count for nothing: those heads are obscured whole.
+    """
+
+    scale: float
+    contrast: np.ndarray
+    skin: np.ndarray | None
+    neutral: np.ndarray | None
+
+    @classmethod
+    def build(cls, image: np.ndarray, heads: list[np.ndarray]) -> TileGate:
+        small, scale = downscale(image, GATE_SIDE)
+        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+        contrast = cv2.dilate((grad >= MIN_CONTRAST).astype(np.uint8), np.ones((5, 5), np.uint8))
+        outside = np.ones(gray.shape, np.uint8)
+        for head in heads:
+            cv2.fillPoly(outside, [np.round(np.asarray(head) * scale).astype(np.int32)], 0)
+        skin = skin_map(small)
+        return cls(
+            scale=scale,
+            contrast=cv2.integral(contrast & outside),
+            skin=None if skin is None else cv2.integral(skin.astype(np.uint8) & outside),
+            neutral=None if skin is None else cv2.integral(neutral_map(small).astype(np.uint8)),
+        )
+
+    def passes(self, box: tuple[float, float, float, float], min_face: float) -> bool:
+        """``box`` (left, top, right, bottom) and ``min_face`` in full-resolution pixels."""
+        window = self._window(box)
+        needed = max(2.0, 0.15 * (min_face * self.scale) ** 2)
+        if _count(self.contrast, window) < needed:
+            return False
+        if self.skin is None or self.neutral is None:
+            return True  # no colour in the image: contrast is all there is to go on
+        x0, y0, x1, y1 = window
+        if _count(self.neutral, window) >= COLOURLESS_TILE * max(1, (x1 - x0) * (y1 - y0)):
+            return True
+        return _count(self.skin, window) >= needed
+
+    def _window(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        ih, iw = self.contrast.shape[0] - 1, self.contrast.shape[1] - 1
+        left, top, right, bottom = box
+        f = self.scale
+        return (
+            min(iw, int(left * f)), min(ih, int(top * f)),
+            min(iw, math.ceil(right * f)), min(ih, math.ceil(bottom * f)),
+        )  # fmt: skip
+
+
 class FrontalDetector:
-    def __init__(self, short_range: BlazeFace, full_range: BlazeFace) -> None:
+    """Whole-frame passes on one detector pair; tile passes spread over a pool of
+    full-range instances (each behind its own lock) so both cores work on one frame."""
+
+    def __init__(
+        self, short_range: BlazeFace, full_range: BlazeFace, tile_models: list[BlazeFace]
+    ) -> None:
         self.short_range = short_range
         self.full_range = full_range
+        self._free: queue.SimpleQueue[BlazeFace] = queue.SimpleQueue()
+        for model in tile_models or [full_range]:
+            self._free.put(model)
 
-    def detect(self, image: np.ndarray, plan: PassPlan) -> list[Detection]:
+    def whole_frame(self, image: np.ndarray, rotations: tuple[int, ...]) -> list[Detection]:
+        """The downscaled frame in each of ``rotations`` (degrees; 0 = upright)."""
         work, scale = downscale(image, WORK_SIDE)
         found: list[Detection] = []
-        for k in (0, *plan.rotations):
+        for k in rotations:
             turns = (k // 90) % 4
             rotated = np.ascontiguousarray(np.rot90(work, turns)) if turns else work
             for model in (self.short_range, self.full_range):
@@ -130,42 +257,81 @@ class FrontalDetector:
                     if turns and raw.score < ROTATED_MIN_SCORE:
                         continue
                     found.append(_to_detection(raw, model.name, turns, work.shape, scale, 0, 0))
-        if plan.small_faces:
-            found.extend(self._tiles(image, plan))
         return found  # unmerged: the caller filters false positives first, then merges
 
-    def _tiles(self, image: np.ndarray, plan: PassPlan) -> list[Detection]:
+    def tiles(
+        self,
+        image: np.ndarray,
+        plan: PassPlan,
+        heads: list[np.ndarray],
+        pool: Executor | None = None,
+    ) -> list[Detection]:
+        """Small faces, from overlapping tiles of a pyramid. Tiles inside ``heads`` (faces
+        already found, obscured whole) or without a face's worth of contrast and skin
+        are skipped; the rest run on the pool."""
         h, w = image.shape[:2]
-        gates: list[np.ndarray] = []
-        gate_scale = 1.0
-        if plan.gate_tiles:
-            small, gate_scale = downscale(image, GATE_SIDE)
-            gates = [cv2.integral(m.astype(np.uint8)) for m in gate_maps(small)]
-        found: list[Detection] = []
-        side = plan.min_face_px * TILE_FACE_RATIO
+        gate = TileGate.build(image, heads) if plan.gate_tiles else None
+        jobs: list[tuple[np.ndarray, float, int, int, int, int]] = []
+        colour = gate.skin is not None if gate is not None else has_colour(image)
+        side = plan.min_face_px * (TILE_FACE_RATIO if colour else GRAY_TILE_FACE_RATIO)
         while side < max(h, w) / 1.5:
-            scale = min(1.0, TILE_SIDE / side)
-            level = image if scale >= 1.0 else resize(image, scale)
-            lh, lw = level.shape[:2]
+            # Whole reduction factors are fast and shared with the other working copies;
+            # other levels are area-reduced here (never left to the model's own
+            # resampling, which aliases fine grain into the face).
+            factor = side / TILE_SIDE
+            whole = abs(factor - round(factor)) < 1e-6
+            scale = 1.0 / round(factor) if whole else min(1.0, 1.0 / factor)
+            lh, lw = (h // round(factor), w // round(factor)) if whole else (
+                max(1, round(h * scale)), max(1, round(w * scale)))  # fmt: skip
             tile = min(TILE_SIDE, lh, lw) if scale < 1.0 else min(round(side), lh, lw)
-            step = max(1, tile - tile // 3)
-            min_face_level = plan.min_face_px * scale
-            for top in _starts(lh, tile, step):
-                for left in _starts(lw, tile, step):
-                    if not all(
-                        _enough(g, gate_scale / scale, left, top, tile, min_face_level)
-                        for g in gates
-                    ):
-                        continue
-                    crop = level[top : top + tile, left : left + tile]
-                    for raw in self.full_range.detect(crop):
-                        if raw.score < TILE_MIN_SCORE:
-                            continue
-                        if _cut_by_tile(raw, crop.shape, left, top, lw, lh):
-                            continue  # a neighbouring tile sees this face whole
-                        found.append(_to_detection(raw, "tile", 0, crop.shape, scale, left, top))
-            side *= 3
+            step = max(1, tile - _overlap(tile, plan.min_face_px * scale, side * LEVEL_STEP, h, w))
+            boxes = [
+                (left, top)
+                for top in _starts(lh, tile, step)
+                for left in _starts(lw, tile, step)
+                if gate is None
+                or gate.passes(
+                    (left / scale, top / scale, (left + tile) / scale, (top + tile) / scale),
+                    plan.min_face_px,
+                )
+            ]
+            if boxes:
+                level = reduced(image, round(factor)) if whole else resize(image, scale)
+                for left, top in boxes:
+                    crop = np.ascontiguousarray(level[top : top + tile, left : left + tile])
+                    jobs.append((crop, scale, left, top, lw, lh))
+            side *= LEVEL_STEP
+        if pool is None or len(jobs) < 2:
+            results = [self._tile(*job) for job in jobs]
+        else:
+            results = list(pool.map(lambda job: self._tile(*job), jobs))
+        return [d for found in results for d in found]
+
+    def _tile(
+        self, crop: np.ndarray, scale: float, left: int, top: int, lw: int, lh: int
+    ) -> list[Detection]:
+        model = self._free.get()
+        try:
+            raws = model.detect(crop)
+        finally:
+            self._free.put(model)
+        found = []
+        for raw in raws:
+            if raw.score < TILE_MIN_SCORE:
+                continue
+            if _cut_by_tile(raw, crop.shape, left, top, lw, lh):
+                continue  # a neighbouring tile sees this face whole
+            found.append(_to_detection(raw, "tile", 0, crop.shape, scale, left, top))
         return found
+
+
+def _overlap(tile: int, min_face: float, next_side: float, h: int, w: int) -> int:
+    """Tiles overlap by the largest face this level must find (the next level finds
+    larger ones), plus a margin for the box; the last level keeps a third of the tile
+    for the faces up to what the whole-frame pass finds."""
+    if next_side >= max(h, w) / 1.5:
+        return tile // 3
+    return min(tile - 1, math.ceil(LEVEL_STEP * min_face * BOX_MARGIN) + 2)
 
 
 def _cut_by_tile(
@@ -189,34 +355,6 @@ def _starts(length: int, tile: int, step: int) -> list[int]:
     starts = list(range(0, length - tile, step))
     starts.append(length - tile)
     return starts
-
-
-def _enough(
-    integral: np.ndarray, factor: float, left: int, top: int, tile: int, min_face: float
-) -> bool:
-    """At least a small face's worth of marked pixels inside the tile."""
-    ih, iw = integral.shape[0] - 1, integral.shape[1] - 1
-    x0, y0 = min(iw, int(left * factor)), min(ih, int(top * factor))
-    x1, y1 = min(iw, math.ceil((left + tile) * factor)), min(ih, math.ceil((top + tile) * factor))
-    count = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
-    needed = max(2.0, 0.15 * (min_face * factor) ** 2)
-    return float(count) >= needed
-
-
-def gate_maps(rgb: np.ndarray) -> list[np.ndarray]:
-    """Where a small face could be: skin-coloured pixels (colour images only) and
-    pixels with local contrast (eyes, brows and hair always have it; plain studio
-    backdrops and black borders do not)."""
-    maps = []
-    skin = skin_map(rgb)
-    if skin is not None:
-        maps.append(skin)
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    contrast = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    maps.append(
-        cv2.dilate((contrast >= MIN_CONTRAST).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    )
-    return maps
 
 
 def _unrotate(points: np.ndarray, turns: int, shape: tuple[int, ...]) -> np.ndarray:

@@ -23,23 +23,34 @@ if TYPE_CHECKING:
     from ..stages.faces import FaceStage
 
 EYE_COVERED = 0.9
+MERGE_OVERLAP = 0.4  # merge()'s default threshold
 
 
 def verify_faces(
-    stage: FaceStage, image: np.ndarray, result: StageResult, rerun_frontal: bool = True
+    stage: FaceStage, image: np.ndarray, result: StageResult, changed: bool = True
 ) -> StageResult:
     cfg = stage.config
     h, w = image.shape[:2]
     done = list(result.edits)
+    originals = [f for f in result.findings if isinstance(f, FaceFinding)]
+    # The cascades run on the stage's pool while BlazeFace runs here. On pixels nothing
+    # changed, the detectors the run used (deterministic) would repeat themselves: only
+    # the frontal cascade, which the run does not use, looks again.
+    cascades = [stage.submit_cascade(stage.frontal_cascade, image, "haar_frontal")]
+    if cfg.profile and changed:
+        cascades.append(stage.submit_cascade(stage.profile, image, "haar_profile"))
     candidates: list[Detection] = []
-    if rerun_frontal:
-        candidates += [d for d, _ in stage.frontal_faces(image, small_faces=False)]
-    candidates += stage.cascade_faces(stage.frontal_cascade, image, "haar_frontal")
-    if cfg.profile:
-        candidates += stage.cascade_faces(stage.profile, image, "haar_profile")
+    if changed:
+        # Turned copies again only where they found something in the run: redaction
+        # only adds grey, so turned passes that found no face before find none now.
+        rotate = cfg.rotate_when == "always" or any("_rot" in f.detector for f in originals)
+        candidates += [d for d, _ in stage.frontal_faces(image, small_faces=False, rotate=rotate)]
+    # A cascade hit that the merge below would fold into a BlazeFace face needs no mesh.
+    frontal = list(candidates)
+    for job in cascades:
+        candidates += stage.cascade_faces(image, job.result(), frontal, MERGE_OVERLAP)
     candidates = [d for d in merge(candidates) if eyes_in_frame(d, w, h)]
 
-    originals = [f for f in result.findings if isinstance(f, FaceFinding)]
     status = ["not_redetected"] * len(originals)
     edits: list[Edit] = []
     new_findings: list[FaceFinding] = []

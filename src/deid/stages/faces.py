@@ -9,6 +9,7 @@ serialised by its own lock). ``run`` never touches the input pixels; it returns
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -20,6 +21,7 @@ from ..faces.blazeface import BlazeFace
 from ..faces.detector import FrontalDetector, PassPlan, dedupe, merge, overlap
 from ..faces.geometry import Detection
 from ..faces.landmarks import FaceMesh, Mesh
+from ..faces.obscure import head_polygon
 from ..faces.profile import CascadeDetector
 from ..faces.verify import verify_faces
 from ..models import ModelStore
@@ -39,6 +41,7 @@ MESH_VETO_SURE = 0.05
 SURE_SCORE = 0.9
 MIN_FACE_FRACTION = 0.6  # detector boxes are tighter than the whole face
 RETRY_MIN_PRESENCE = 0.9  # an upright retry must be confident (animal faces score mid-range)
+KNOWN_OVERLAP = 0.3  # a cascade hit this much on a BlazeFace face is that face
 
 
 def _mesh_vetoes(mesh: Mesh, det: Detection) -> bool:
@@ -60,7 +63,15 @@ class FaceStage:
         self._full = BlazeFace(
             models.read("face_detection_full_range_sparse"), "full", config.min_score
         )
-        self.frontal = FrontalDetector(self._short, self._full)
+        # One more full-range instance per extra thread: a MediaPipe graph runs one
+        # image at a time, so the tile pass needs a graph per core to use both.
+        threads = max(1, config.threads)
+        self._tile_models = [self._full] + [
+            BlazeFace(models.read("face_detection_full_range_sparse"), "full", config.min_score)
+            for _ in range(threads - 1)
+        ]
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="deid-faces")
+        self.frontal = FrontalDetector(self._short, self._full, self._tile_models)
         self.mesh = FaceMesh(models.path("face_landmark"))
         self.profile = CascadeDetector(
             models.path("haarcascade_profileface"), CASCADE_MIN_SKIN, min_neighbors=5
@@ -74,8 +85,10 @@ class FaceStage:
 
     def close(self) -> None:
         """Release the MediaPipe graphs now (their finalisers fail at interpreter exit)."""
+        self._pool.shutdown(wait=True)
         self._short.close()
-        self._full.close()
+        for model in self._tile_models:
+            model.close()
 
     def plan(self, small_faces: bool | None = None) -> PassPlan:
         cfg = self.config
@@ -89,28 +102,56 @@ class FaceStage:
     # -- detection ------------------------------------------------------------------------
 
     def find(self, image: np.ndarray, small_faces: bool | None = None) -> list[Face]:
+        profiles: Future[list[Detection]] | None = None
+        if self.config.profile:
+            # The cascade runs beside the BlazeFace passes (OpenCV releases the GIL).
+            profiles = self.submit_cascade(self.profile, image, "haar_profile")
         faces = [
             Face(det, mesh, check_mesh(mesh, det), profile=False)
             for det, mesh in self.frontal_faces(image, small_faces)
         ]
-        if self.config.profile:
-            for det in self.cascade_faces(self.profile, image, "haar_profile"):
-                if all(overlap(det, f.det) < 0.3 for f in faces):
-                    faces.append(Face(det, None, False, profile=True))
+        if profiles is not None:
+            found = self.cascade_faces(image, profiles.result(), [f.det for f in faces])
+            faces += [Face(det, None, False, profile=True) for det in found]
         return faces
 
     def frontal_faces(
-        self, image: np.ndarray, small_faces: bool | None = None
+        self, image: np.ndarray, small_faces: bool | None = None, rotate: bool | None = None
     ) -> list[tuple[Detection, Mesh | None]]:
         """BlazeFace candidates that survive the size, eyes-in-frame and mesh checks, merged.
 
         False positives are removed before merging so a large spurious box can never
-        suppress the real faces inside it.
+        suppress the real faces inside it. Upright first; turned copies when the
+        configuration says always, or when no upright face with agreeing landmarks was
+        found (a photo turned without EXIF orientation shows none); ``rotate`` overrides.
+        Small-face tiles last, skipping the heads already found.
         """
+        plan = self.plan(small_faces)
+        found = self._confirmed(image, self.frontal.whole_frame(image, (0,)), [])
+        if rotate is None:
+            # An upright hit on a turned face is common, but its mesh never agrees.
+            upright = any(check_mesh(m, d) for d, m in found)
+            rotate = self.config.rotate_when == "always" or not upright
+        if rotate and plan.rotations:
+            turned = self.frontal.whole_frame(image, plan.rotations)
+            found += self._confirmed(image, turned, _trusted(found))
+        if plan.small_faces:
+            heads = [head_polygon(d, profile=False) for d, _ in found]
+            tiles = self.frontal.tiles(image, plan, heads, self._pool)
+            found += self._confirmed(image, tiles, _trusted(found))
+        meshes = {id(d): m for d, m in found}
+        return [(det, meshes[id(det)]) for det in merge(d for d, _ in found)]
+
+    def _confirmed(
+        self, image: np.ndarray, candidates: list[Detection], known: list[Detection]
+    ) -> list[tuple[Detection, Mesh | None]]:
+        """Candidates that pass the checks, skipping near-copies of ``known`` faces (whose
+        landmarks agreed: a doubtful face may be found better by a later pass)."""
         h, w = image.shape[:2]
-        kept: dict[int, Mesh | None] = {}
-        candidates: list[Detection] = []
-        for det in dedupe(self.frontal.detect(image, self.plan(small_faces))):
+        kept: list[tuple[Detection, Mesh | None]] = []
+        for det in dedupe(candidates):
+            if any(_near_copy(det, k) for k in known):
+                continue  # already found by an earlier pass: no second mesh run
             if det.width < MIN_FACE_FRACTION * self.config.min_face_px:
                 continue  # far below the searched size: tile noise, nothing identifiable
             if not eyes_in_frame(det, w, h):
@@ -118,9 +159,8 @@ class FaceStage:
             det, mesh = self._meshed(image, det)
             if mesh is not None and _mesh_vetoes(mesh, det):
                 continue  # textures (clock faces, machinery) the mesh says hold no face
-            candidates.append(det)
-            kept[id(det)] = mesh
-        return [(det, kept[id(det)]) for det in merge(candidates)]
+            kept.append((det, mesh))
+        return kept
 
     def _meshed(self, image: np.ndarray, det: Detection) -> tuple[Detection, Mesh | None]:
         """Mesh for the candidate; on a side view the keypoint eye line can be far off,
@@ -136,12 +176,24 @@ class FaceStage:
         return det, mesh
 
     def cascade_faces(
-        self, cascade: CascadeDetector, image: np.ndarray, name: str
+        self,
+        image: np.ndarray,
+        hits: list[Detection],
+        known: list[Detection] | None = None,
+        known_overlap: float = KNOWN_OVERLAP,
     ) -> list[Detection]:
-        found = cascade.detect(
-            image, self.config.min_face_px, lambda d: self._mesh_says_face(image, d), name
+        """Cascade hits the mesh confirms, merged; hits on a ``known`` face (already
+        found by BlazeFace) are dropped before spending a mesh run on them."""
+        fresh = [d for d in hits if all(overlap(d, k) < known_overlap for k in known or [])]
+        return merge(d for d in fresh if self._mesh_says_face(image, d))
+
+    def submit_cascade(
+        self, cascade: CascadeDetector, image: np.ndarray, name: str
+    ) -> Future[list[Detection]]:
+        """Raw cascade hits (skin-filtered) computed on the pool; see ``cascade_faces``."""
+        return self._pool.submit(
+            cascade.detect, image, self.config.min_face_px, lambda _d: True, name
         )
-        return merge(found)
 
     def _mesh_says_face(self, image: np.ndarray, det: Detection) -> bool:
         """Cascades fire on textures; the mesh's face-presence output vetoes those."""
@@ -167,10 +219,20 @@ class FaceStage:
     def verify(self, image: np.ndarray, context: Context, result: StageResult) -> StageResult:
         if not self.config.enabled or not self.config.verify:
             return StageResult()
-        # Nothing in the pipeline changed the pixels: BlazeFace already ran on exactly
-        # these and is deterministic, so only the independent cascades run again.
+        # Nothing in the pipeline changed the pixels: BlazeFace and the profile cascade
+        # already ran on exactly these and are deterministic, so only the independent
+        # frontal cascade looks again.
         unchanged = context is not None and image is context.frame.pixels
-        return verify_faces(self, _read_only(image), result, rerun_frontal=not unchanged)
+        return verify_faces(self, _read_only(image), result, changed=not unchanged)
+
+
+def _trusted(found: list[tuple[Detection, Mesh | None]]) -> list[Detection]:
+    return [d for d, m in found if check_mesh(m, d)]
+
+
+def _near_copy(a: Detection, b: Detection) -> bool:
+    """Same place and similar size (the test ``dedupe`` applies between passes)."""
+    return overlap(a, b) >= 0.6 and 0.67 <= a.size / b.size <= 1.5
 
 
 def _read_only(image: np.ndarray) -> np.ndarray:
