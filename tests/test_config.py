@@ -55,3 +55,11 @@ def test_replace_validates_like_toml() -> None:
     assert cfg.output.jpeg_quality == 93
     with pytest.raises(ConfigError):
         Config().replace(output={"nope": 1})
+
+
+def test_readme_configuration_example_is_valid_and_shows_the_defaults(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "readme.toml"
+    path.write_text(block, encoding="utf-8")
+    assert Config.from_toml(path).digest() == Config().digest()
