@@ -141,3 +141,74 @@ def test_review_page_lists_every_image_without_phi(folder: Path, tmp_path: Path)
     assert page.index('class="failed"') < page.index('class="redacted"')
     assert 'src="images/a.jpg"' in page and "Wang" not in page
     assert "empty.jpg" in page and 'src="empty.jpg"' not in page  # failed inputs never shown
+
+
+def test_file_names_are_vetted_even_without_the_text_stage(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "王小明_術前.jpg").write_bytes(_jpeg(6))
+    out = tmp_path / "out"
+    assert main(["batch", str(src), str(out), "--stages", "metadata,faces"]) == 0
+    written = [str(p.relative_to(out)) for p in out.rglob("*")]
+    assert any("patient-" in n and n.endswith("_術前.jpg") for n in written), written
+    assert not any("王小明" in n for n in written), written
+    for name in ("summary.json", "review.html"):
+        assert "王小明" not in (out / name).read_text("utf-8")
+    for report in (out / "reports").rglob("*.json"):
+        assert "王小明" not in report.read_text("utf-8")
+    assert "王小明" not in capsys.readouterr().out
+
+
+def test_resume_redoes_an_output_that_was_replaced(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(folder, out, config=CFG)
+    # The published copy is swapped for the original (metadata and all); the report
+    # still describes the de-identified one, so it must not vouch for this file.
+    (out / "images" / "a.jpg").write_bytes((folder / "a.jpg").read_bytes())
+    summary = run_batch(folder, out, config=CFG)
+    item = next(i for i in summary.items if i.input == "a.jpg")
+    assert not item.resumed
+    assert b"Wang" not in (out / "images" / "a.jpg").read_bytes()
+    report = json.loads((out / "reports" / "a.jpg.json").read_text())
+    assert report["output"]["sha256"] == hashlib.sha256(
+        (out / "images" / "a.jpg").read_bytes()).hexdigest()  # fmt: skip
+
+
+def test_earlier_output_is_withdrawn_when_the_image_now_fails(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(folder, out, config=CFG)
+    assert (out / "images" / "a.jpg").is_file()
+    (folder / "a.jpg").write_bytes(_jpeg(1)[:700])  # the input was replaced by a broken file
+    summary = run_batch(folder, out, config=CFG)
+    item = next(i for i in summary.items if i.input == "a.jpg")
+    assert item.status == "failed" and item.output is None
+    assert not (out / "images" / "a.jpg").exists()  # nothing left to publish under its name
+
+
+def test_outputs_of_same_stem_never_overwrite_each_other(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name, shade in (("x.png", 10), ("x.jpg", 200)):  # x.jpg really holds a PNG
+        buf = io.BytesIO()
+        Image.new("RGB", (30, 20), (shade, shade, shade)).save(buf, "PNG")
+        (src / name).write_bytes(buf.getvalue())
+    out = tmp_path / "out"
+    summary = run_batch(src, out, config=CFG)
+    outputs = [i.output for i in summary.items]
+    assert len(set(outputs)) == 2 and None not in outputs, outputs
+    for item in summary.items:
+        report = json.loads((out / item.report).read_text())
+        written = (out / str(item.output)).read_bytes()
+        assert report["output"]["sha256"] == hashlib.sha256(written).hexdigest()
+
+
+def test_earlier_output_is_withdrawn_even_if_its_report_was_lost(
+    folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_batch(folder, out, config=CFG)
+    (out / "reports" / "a.jpg.json").unlink()  # a crash between image and report
+    (folder / "a.jpg").write_bytes(_jpeg(1)[:700])
+    run_batch(folder, out, config=CFG)
+    assert not (out / "images" / "a.jpg").exists()
+    assert json.loads((out / "reports" / "a.jpg.json").read_text())["status"] == "failed"

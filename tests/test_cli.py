@@ -72,3 +72,53 @@ def test_bad_arguments_exit_unusable() -> None:
 
 def test_models_verify_passes_on_the_fetched_store() -> None:
     assert main(["models", "verify"]) == EXIT_OK
+
+
+def test_process_never_puts_a_name_from_the_file_name_in_the_report(tmp_path: Path, capsys) -> None:
+    src = _photo(tmp_path / "王小明_術前.jpg")
+    code = main(["process", str(src), str(tmp_path / "out.jpg"), "--stages", "metadata"])
+    assert code == EXIT_OK
+    captured = capsys.readouterr()
+    assert "王小明" not in captured.out and "王小明" not in captured.err
+    assert '"path_masked": true' in captured.out
+
+
+def test_unwritable_output_is_a_short_message_without_the_file_name(tmp_path: Path, capsys) -> None:
+    src = _photo(tmp_path / "王小明.jpg")
+    blocker = tmp_path / "王小明-folder"
+    blocker.write_text("a file where a folder should be")
+    code = main(["process", str(src), str(blocker / "out.jpg"), "--stages", "metadata"])
+    assert code == EXIT_UNUSABLE
+    err = capsys.readouterr().err
+    assert err.startswith("deid: ") and "Traceback" not in err and "王小明" not in err
+
+
+def test_batch_overwrite_checks_the_folders_before_deleting_anything(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic"
+    inputs = clinic / "reports"  # a clinic's own folder that happens to be called reports
+    inputs.mkdir(parents=True)
+    photo = _photo(inputs / "p.jpg")
+    code = main(["batch", str(inputs), str(clinic), "--overwrite", "--stages", "metadata"])
+    assert code == EXIT_UNUSABLE
+    assert photo.is_file()
+
+
+def test_batch_overwrite_withdraws_outputs_of_images_that_now_fail(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    photo = _photo(src / "p.jpg")
+    assert main(["batch", str(src), str(out), "--stages", "metadata"]) == EXIT_OK
+    assert (out / "images" / "p.jpg").is_file()
+    photo.write_bytes(photo.read_bytes()[:300])
+    code = main(["batch", str(src), str(out), "--overwrite", "--stages", "metadata"])
+    assert code == EXIT_FAILED
+    assert not (out / "images" / "p.jpg").exists()
+
+
+def test_process_removes_an_earlier_output_when_the_image_now_fails(tmp_path: Path) -> None:
+    src, dst = _photo(tmp_path / "in.jpg"), tmp_path / "out.jpg"
+    assert main(["process", str(src), str(dst), "--stages", "metadata"]) == EXIT_OK
+    assert dst.is_file()
+    src.write_bytes(src.read_bytes()[:200])  # the input was replaced by a broken file
+    assert main(["process", str(src), str(dst), "--stages", "metadata"]) == EXIT_FAILED
+    assert not dst.exists()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import deid
 from deid.metadata import inventory, jpeg, strip_lossless
 from metadata_files import (
     exiftool_identifying,
@@ -215,3 +217,43 @@ def test_png_with_bad_crc_is_not_stripped() -> None:
     idat = data.find(b"IDAT")
     data[idat + 10] ^= 0xFF
     assert strip_lossless(bytes(data), keep_icc=True) is None
+
+
+def test_png_frame_the_decoder_never_showed_is_not_copied() -> None:
+    """An acTL that undercounts its frames hides a second frame from Pillow (and so from
+    the face and text stages); the output must be re-encoded from what was checked."""
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 200, 200)).save(
+        buf, "PNG", save_all=True, append_images=[Image.new("RGB", (64, 48), (10, 20, 30))]
+    )
+    data = buf.getvalue()
+    acTL = data.index(b"acTL") - 4
+    body = struct.pack(">II", 1, 0)  # "one frame", although two follow
+    crc = struct.pack(">I", zlib.crc32(b"acTL" + body))
+    forged = data[:acTL] + struct.pack(">I", 8) + b"acTL" + body + crc + data[acTL + 20 :]
+    assert Image.open(io.BytesIO(forged)).n_frames == 1  # hidden from the decoder
+    assert strip_lossless(forged, keep_icc=True) is None
+    result = deid.Pipeline(deid.Config(stages=("metadata",))).process(forged)
+    assert result.ok and b"fdAT" not in result.encode()
+    assert result.report.output is not None and result.report.output.encoding == "re-encoded"
+    assert (_pixels(result.encode())[:, :, :3] == 200).all()
+
+
+def test_webp_frame_the_decoder_never_showed_is_not_copied() -> None:
+    """A still WebP with an animation frame appended decodes as the still only."""
+    anim = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 200, 200)).save(
+        anim, "WEBP", save_all=True, lossless=True,
+        append_images=[Image.new("RGB", (64, 48), (10, 20, 30))],
+    )  # fmt: skip
+    animated = anim.getvalue()
+    hidden = animated[animated.index(b"ANMF", animated.index(b"ANMF") + 4) :]
+    still = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 200, 200)).save(still, "WEBP", lossless=True)
+    body = still.getvalue()[12:] + hidden
+    forged = b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+    assert getattr(Image.open(io.BytesIO(forged)), "n_frames", 1) == 1
+    assert strip_lossless(forged, keep_icc=True) is None
+    result = deid.Pipeline(deid.Config(stages=("metadata",))).process(forged)
+    assert result.ok and b"ANMF" not in result.encode()
+    assert (_pixels(result.encode())[:, :, :3] == 200).all()

@@ -194,3 +194,28 @@ def test_an_output_that_still_carries_metadata_is_refused(monkeypatch: pytest.Mo
     assert result.status == "failed" and result.data is None
     assert result.report.reasons[0].code == "metadata_residue"
     _no_phi(result.report.to_json())
+
+
+class _FaceWithoutBox:
+    kind = "face"
+
+    def to_report(self) -> dict[str, object]:
+        return {"score": 0.9, "detector": "x", "action": "obscured_full"}  # no "box"
+
+
+class Misreporting:
+    name = "misreport"
+
+    def run(self, image, context):
+        edit = Edit(Box(10, 10, 60, 50), "fill", color=(0, 0, 0))
+        return StageResult(findings=(_FaceWithoutBox(),), edits=(edit,))
+
+
+def test_a_report_that_fails_validation_releases_no_image(tmp_path: Path) -> None:
+    result = _pipe(Misreporting()).process(_jpeg_with_phi())
+    assert result.status == "failed"
+    assert [r.code for r in result.report.reasons] == ["report_invalid"]
+    assert result.data is None and not result.ok and result.report.output is None
+    with pytest.raises(deid.DeidError):
+        result.save(tmp_path / "out.jpg")
+    assert not (tmp_path / "out.jpg").exists()

@@ -122,3 +122,13 @@ def test_safe_name_uses_roster_and_allow_list(tmp_path: Path) -> None:
     allow = tmp_path / "a.txt"
     allow.write_text("王小明\n", encoding="utf-8")
     assert safe_name("王小明.jpg", config=TextConfig(allow_list=str(allow))) == ("王小明.jpg", None)
+
+
+def test_safe_name_reads_an_updated_roster(tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text("name\nsmithers\n", encoding="utf-8")
+    cfg = TextConfig(roster=str(roster))
+    assert safe_name("burnsy_before.jpg", config=cfg) == ("burnsy_before.jpg", None)
+    roster.write_text("name\nsmithers\nburnsy\n", encoding="utf-8")  # a patient added later
+    out, masked = safe_name("burnsy_before.jpg", config=cfg)
+    assert out.startswith("patient-") and masked == "b*****_before.jpg"

@@ -159,7 +159,7 @@ def _with_name_key(config: Config, dst: Path) -> Config:
     reversible by hashing a list of common names, so the key is random per output
     folder, stored there, and never leaves it.
     """
-    if "text" not in config.stages or config.text.filename_key:
+    if config.text.filename_key:
         return config
     key_file = dst / ".name-key"
     if not key_file.is_file():
@@ -175,13 +175,19 @@ def _plan(src: Path, policy: NamePolicy) -> list[_Job]:
     for rel in iter_inputs(src):
         out_rel, masked = policy(rel)
         candidate, n = out_rel, 1
-        while candidate.lower() in used:
+        # Unique without the extension: the written extension follows the content, so
+        # a.jpg holding a PNG would otherwise land on a.png's output and report.
+        while _stem_key(candidate) in used:
             n += 1
             p = PurePosixPath(out_rel)
             candidate = str(p.with_name(f"{p.stem}-{n}{p.suffix}"))
-        used.add(candidate.lower())
+        used.add(_stem_key(candidate))
         jobs.append(_Job(rel, str(src / rel), candidate, masked))
     return jobs
+
+
+def _stem_key(rel: str) -> str:
+    return str(PurePosixPath(rel).with_suffix("")).lower()
 
 
 def _report_rel(job: _Job) -> str:
@@ -204,12 +210,41 @@ def _resumable(dst: Path, job: _Job, digest: str) -> BatchItem | None:
         or report.get("input", {}).get("sha256") != sha
         or report.get("status") == "failed"
         or not out_path
-        or not (dst / out_path).is_file()
+        or not _is_output_of(dst, out_path, output.get("sha256"))
     ):
         return None
     reasons = [r.get("code", "") for r in report.get("reasons", [])]
     return BatchItem(job.masked or job.relpath, out_path, _report_rel(job), report["status"],
                      reasons, resumed=True)  # fmt: skip
+
+
+def _is_output_of(dst: Path, out_path: str, sha256: object) -> bool:
+    """Whether the file a report names is still, byte for byte, the output it describes.
+
+    A replaced output (copied back from the input, edited, or left by another run)
+    must be redone, never resumed as if the report vouched for it.
+    """
+    path = dst / out_path
+    if not _in_output_folders(out_path) or not path.is_file():
+        return False
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _in_output_folders(out_path: str) -> bool:
+    parts = PurePosixPath(out_path).parts
+    return len(parts) > 1 and parts[0] in (IMAGES_DIR, REVIEW_DIR) and ".." not in parts
+
+
+def _earlier_outputs(job: _Job) -> set[str]:
+    """Every path an earlier run may have written this job's image to (either folder,
+    any written extension); output names are unique without their extension, so none
+    of these can belong to another input."""
+    p = PurePosixPath(job.out_rel)
+    names = {job.out_rel} | {str(p.with_suffix(ext)) for ext in io.EXTENSIONS.values()}
+    return {f"{folder}/{name}" for folder in (IMAGES_DIR, REVIEW_DIR) for name in names}
 
 
 def _run_job(pipe: Pipeline, job: _Job, dst: Path) -> BatchItem:
@@ -221,6 +256,11 @@ def _run_job(pipe: Pipeline, job: _Job, dst: Path) -> BatchItem:
     if result.ok and result.format:
         folder = REVIEW_DIR if result.status == "needs_review" else IMAGES_DIR
         out_rel = f"{folder}/{_with_extension(job.out_rel, result.format)}"
+    for earlier in _earlier_outputs(job) - {out_rel}:
+        # An image that now fails or needs review must not stay publishable under
+        # images/ from an earlier run (changed input or settings, or a lost report).
+        (dst / earlier).unlink(missing_ok=True)
+    if out_rel is not None:
         result.save(dst / out_rel)
         if report.output is not None:
             report.output.path = out_rel

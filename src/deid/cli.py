@@ -90,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DeidError as exc:
         print(f"deid: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except OSError as exc:
+        # Only the system's reason: the path may be an input named after a patient.
+        print(f"deid: a file could not be read or written ({exc.strerror or type(exc).__name__})",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_UNUSABLE
     except KeyboardInterrupt:
         print("deid: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
@@ -111,6 +116,10 @@ def _cmd_process(args: argparse.Namespace) -> int:
         result = pipe.process(src, name=src.name)
     if result.ok:
         result.save(dst)
+    else:
+        # OUT_FILE is this run's output: one left by an earlier run of a now failing
+        # image must not stay around looking like it (the input was checked above).
+        dst.unlink(missing_ok=True)
     report = result.report.to_json()
     if args.report:
         from .io import write_atomic
@@ -123,14 +132,21 @@ def _cmd_process(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import run_batch
+    from .batch import IMAGES_DIR, REPORTS_DIR, REVIEW_DIR, check_paths, run_batch
 
     config = load_config(args)
     out_dir = Path(args.output_dir)
-    if args.overwrite and (out_dir / "reports").is_dir():
+    if args.overwrite:
         import shutil
 
-        shutil.rmtree(out_dir / "reports")
+        # Checked before anything is deleted: the output folder may be the input's
+        # parent (or the input itself), whose own "reports" or "images" are inputs.
+        check_paths(Path(args.input_dir), out_dir)
+        # Outputs go with their reports: an image that now fails or needs review must
+        # not be left publishable from the previous run.
+        for folder in (REPORTS_DIR, IMAGES_DIR, REVIEW_DIR):
+            if (out_dir / folder).is_dir():
+                shutil.rmtree(out_dir / folder)
 
     def progress(n: int, total: int, item: Any) -> None:
         if not args.quiet:

@@ -249,7 +249,10 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
         return arr.astype(np.uint8) * 255
     if np.issubdtype(arr.dtype, np.floating):
         return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    top = 65535 if arr.dtype.itemsize >= 2 and arr.max(initial=0) > 255 else 255
+    # Scaled by the bit depth the data uses, not the container's: a 12-bit X-ray in a
+    # 16-bit file would otherwise be near-black, and burned-in names invisible to OCR.
+    peak = int(arr.max(initial=0)) if arr.dtype.itemsize >= 2 else 0
+    top = max(255, (1 << peak.bit_length()) - 1)
     return (arr.astype(np.float64) * (255.0 / top) + 0.5).clip(0, 255).astype(np.uint8)
 
 

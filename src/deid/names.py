@@ -1,7 +1,9 @@
 """Which name an image is known by in outputs and reports.
 
-File names leak as surely as pixels (``王小明_術前.jpg``), so when the text stage is
-enabled its recognisers also vet names, and only a PHI-free name is ever written.
+File names leak as surely as pixels (``王小明_術前.jpg``), so the text recognisers
+vet every name, whether or not the text stage runs on the pixels (a clinic that
+turns OCR off for intraoral shots still names files after patients), and only a
+PHI-free name is ever written.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ def keep_name(relpath: str) -> tuple[str, str | None]:
 
 
 def name_policy(config: Config) -> NamePolicy:
-    if "text" not in config.stages:
-        return keep_name
     from .text.filenames import safe_name
 
     text_config = config.text

@@ -154,6 +154,8 @@ class Pipeline:
             report.status = "clean"
         report.timings_ms = timings
         self._finish(report)
+        if report.status == "failed":  # the report did not validate: release nothing
+            return Result("failed", report)
         return Result(report.status, report, data, out_fmt)
 
     def _decode(self, source: io.Source, timings: dict[str, float]) -> io.Loaded:

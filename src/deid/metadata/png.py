@@ -231,6 +231,10 @@ def strip(data: bytes, *, keep_icc: bool) -> bytes | None:
     for chunk in chunks:
         if not chunk.crc_ok:
             return None
+        if chunk.type == b"fdAT":
+            # Animation frame data that the decoder did not show the detectors (an acTL
+            # that undercounts its frames): copying it would publish unchecked pixels.
+            return None
         if chunk.type in STRUCTURAL:
             out.append(data[chunk.start : chunk.end])
         elif chunk.type == b"iCCP" and keep_icc:

@@ -2,7 +2,9 @@
 
 Metadata sits in EXIF, ``XMP `` and ICCP chunks announced by flags in VP8X.
 The strip drops those chunks, clears their flags and fixes the RIFF size; the
-VP8/VP8L/ALPH/ANMF bitstreams are copied unchanged.
+VP8/VP8L/ALPH bitstreams are copied unchanged. A file with an ANMF frame is never
+stripped (re-encoded instead): only single images get this far, so such a frame
+holds pixels the detectors did not see.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ def strip(data: bytes, *, keep_icc: bool) -> bytes | None:
     icc_kept = False
     for chunk in chunks:
         body = data[chunk.data_start : chunk.data_end]
+        if chunk.fourcc == b"ANMF":
+            # Multi-frame inputs are refused before this, so an animation frame here is
+            # one the decoder did not show the detectors: never copy it unchecked.
+            return None
         if chunk.fourcc in STRUCTURAL:
             kept.append(data[chunk.start : chunk.end])
         elif chunk.fourcc == b"ICCP" and keep_icc and plain_icc(body):

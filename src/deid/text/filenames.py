@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from functools import lru_cache
@@ -55,7 +56,8 @@ def safe_name(relpath: str, *, config: TextConfig) -> tuple[str, str | None]:
 
 
 def _phi_spans(stem: str, config: TextConfig) -> list[Match]:
-    lists = _lists(config.allow, config.allow_list, config.deny_list, config.roster)
+    files = (config.allow_list, config.deny_list, config.roster)
+    lists = _lists(config.allow, *files, _versions(files))
     # Separators in names stand for spaces; recognisers see "王小明 術前".
     text = _SEPARATORS.sub(" ", stem)
     matches = find_all(text, "", _recognizers())
@@ -98,8 +100,22 @@ def _mask(stem: str, spans: list[Match]) -> str:
     return "".join(out)
 
 
+def _versions(paths: tuple[str, ...]) -> tuple[tuple[int, int] | None, ...]:
+    """Which version of each list file is on disk, so an updated roster is read again
+    (a patient added this morning must not keep their name in this afternoon's files)."""
+    versions: list[tuple[int, int] | None] = []
+    for path in paths:
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            st = None  # load_lists reports the unreadable file
+        versions.append((st.st_mtime_ns, st.st_size) if st else None)
+    return tuple(versions)
+
+
 @lru_cache(maxsize=8)
-def _lists(allow: tuple[str, ...], allow_file: str, deny_file: str, roster_file: str):  # type: ignore[no-untyped-def]
+def _lists(allow: tuple[str, ...], allow_file: str, deny_file: str, roster_file: str,
+           _versions: tuple[tuple[int, int] | None, ...]):  # type: ignore[no-untyped-def]  # fmt: skip
     return load_lists(allow, allow_file, deny_file, roster_file)
 
 
