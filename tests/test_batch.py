@@ -212,3 +212,18 @@ def test_earlier_output_is_withdrawn_even_if_its_report_was_lost(
     run_batch(folder, out, config=CFG)
     assert not (out / "images" / "a.jpg").exists()
     assert json.loads((out / "reports" / "a.jpg.json").read_text())["status"] == "failed"
+
+
+def test_outputs_of_removed_inputs_are_withdrawn(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch(folder, out, config=CFG)
+    assert (out / "images" / "a.jpg").is_file()
+    (folder / "a.jpg").unlink()  # consent withdrawn: the photo is deleted from the input
+    (out / "images" / ".stray.jpg.part").write_bytes(b"partial")  # left by a crash
+    summary = run_batch(folder, out, config=CFG)
+    assert summary.withdrawn == 2
+    assert not (out / "images" / "a.jpg").exists()
+    assert not (out / "reports" / "a.jpg.json").exists()
+    assert not (out / "images" / ".stray.jpg.part").exists()
+    assert (out / "images" / "visit2" / "b.JPG").is_file()
+    assert json.loads((out / "summary.json").read_text())["withdrawn"] == 2

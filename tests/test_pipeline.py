@@ -219,3 +219,24 @@ def test_a_report_that_fails_validation_releases_no_image(tmp_path: Path) -> Non
     with pytest.raises(deid.DeidError):
         result.save(tmp_path / "out.jpg")
     assert not (tmp_path / "out.jpg").exists()
+
+
+def test_an_encoder_error_fails_the_image_instead_of_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deid import io as deid_io
+
+    def broken(*_a: object, **_k: object) -> bytes:
+        raise RuntimeError(f"encoder choked on {NAME}")
+
+    monkeypatch.setattr(deid_io, "encode", broken)
+    result = _pipe(Filling()).process(_jpeg_with_phi())
+    assert result.status == "failed" and result.data is None
+    assert result.report.reasons[0].code == "encode_failed"
+    _no_phi(result.report.to_json())
+
+
+def test_report_says_which_stages_ran() -> None:
+    report = _pipe().process(_jpeg_with_phi()).report
+    assert report.stages == ["metadata"]
+    assert "faces and text not checked" in report.summary

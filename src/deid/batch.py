@@ -46,6 +46,7 @@ class BatchItem:
 @dataclass
 class BatchSummary:
     items: list[BatchItem] = field(default_factory=list)
+    withdrawn: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -55,6 +56,7 @@ class BatchSummary:
         return {
             "counts": self.counts,
             "total": len(self.items),
+            "withdrawn": self.withdrawn,
             "items": [vars(i) for i in self.items],
         }
 
@@ -146,6 +148,7 @@ def run_batch(
                 record(item)
 
     summary.items.sort(key=lambda i: i.report)
+    summary.withdrawn = _withdraw_orphans(dst, summary.items)
     io.write_atomic(dst / "summary.json", json.dumps(summary.to_dict(), ensure_ascii=False,
                                                      indent=2).encode("utf-8"))  # fmt: skip
     write_review(dst, [vars(i) for i in summary.items])
@@ -245,6 +248,27 @@ def _earlier_outputs(job: _Job) -> set[str]:
     p = PurePosixPath(job.out_rel)
     names = {job.out_rel} | {str(p.with_suffix(ext)) for ext in io.EXTENSIONS.values()}
     return {f"{folder}/{name}" for folder in (IMAGES_DIR, REVIEW_DIR) for name in names}
+
+
+def _withdraw_orphans(dst: Path, items: list[BatchItem]) -> int:
+    """Remove outputs and reports no current input accounts for.
+
+    The output folder mirrors the input folder: an image whose input was deleted
+    (consent withdrawn) or renamed, or a partial file from a crash, must not stay
+    publishable. Returns how many images were removed.
+    """
+    keep = {i.report for i in items} | {i.output for i in items if i.output}
+    removed = 0
+    for folder in (IMAGES_DIR, REVIEW_DIR, REPORTS_DIR):
+        root = dst / folder
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(dst).as_posix()
+            if path.is_file() and rel not in keep:
+                path.unlink()
+                removed += folder != REPORTS_DIR
+    return removed
 
 
 def _run_job(pipe: Pipeline, job: _Job, dst: Path) -> BatchItem:

@@ -131,7 +131,13 @@ class Pipeline:
         report.text = [dict(f.to_report()) for f in findings if f.kind == "text"]
         found = [dict(f.to_report()) for f in findings if f.kind == "metadata"]
         with _timed(timings, "encode"):
-            data, out_fmt, encoding, icc_kept = self._encode(loaded, pixels, changed)
+            try:
+                data, out_fmt, encoding, icc_kept = self._encode(loaded, pixels, changed)
+            except _Failed:
+                raise
+            except Exception as exc:  # an encoder bug must fail the image, not the batch
+                msg = f"output could not be encoded ({type(exc).__name__}); image not written"
+                raise _Failed(Reason("encode_failed", msg, "encode")) from exc
         kept = ["icc"] if icc_kept else []
         categories = sorted({str(i["category"]) for i in found})
         report.metadata = MetadataSummary(
@@ -266,6 +272,7 @@ class Pipeline:
 
     def _finish(self, report: ImageReport) -> None:
         report.config_digest = self._digest
+        report.stages = [stage.name for stage in self.stages]
         report.models = self.models.used()
         report.summary = summarise(report)
         problems = validate(report.to_dict())

@@ -65,6 +65,7 @@ class ImageReport:
     timings_ms: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
     ocr: str | None = None
+    stages: list[str] = field(default_factory=list)
     config_digest: str = ""
     deid_version: str = __version__
 
@@ -75,6 +76,7 @@ class ImageReport:
             "config_digest": self.config_digest,
             "models": dict(self.models),
             "ocr": self.ocr,
+            "stages": list(self.stages),
             "input": asdict(self.input),
             "output": asdict(self.output) if self.output else None,
             "status": self.status,
@@ -130,6 +132,9 @@ def summarise(report: ImageReport) -> str:
         parts.append(f"{len(report.text)} text region(s) redacted ({', '.join(cats)})")
     if not parts:
         parts.append("nothing identifying found")
+    skipped = [s for s in ("faces", "text") if s not in report.stages]
+    if skipped:
+        parts.append(" and ".join(skipped) + " not checked")
     sentence = "; ".join(parts)
     if report.status == "needs_review":
         sentence += "; needs review: " + ", ".join(r.code for r in report.reasons)
