@@ -28,13 +28,13 @@ import PIL
 from PIL import Image, ImageOps
 from skimage.metrics import structural_similarity
 
-from deid import redact
 from deid.config import Config
 from deid.faces.obscure import coverage
 from deid.models import ModelStore
 from deid.stages.base import Context
 from deid.stages.faces import FaceStage
 from deid.types import Box, Frame
+from stage_timing import run_and_verify
 
 DEVSET = Path(__file__).resolve().parent / "devset" / "faces"
 EYE_MIN_WIDTH = 40
@@ -49,14 +49,7 @@ def load(path: Path) -> np.ndarray:
 
 def run_stage(stage: FaceStage, image: np.ndarray, config: Config):  # type: ignore[no-untyped-def]
     ctx = Context(config=config, source=None, frame=Frame(image))  # type: ignore[arg-type]
-    t0 = time.perf_counter()
-    result = stage.run(image, ctx)
-    out = redact.apply(image, result.edits) if result.edits else image
-    checked = stage.verify(out, ctx, result)
-    if checked.edits:
-        out = redact.apply(out, checked.edits)
-    elapsed = time.perf_counter() - t0
-    return out, result, checked, elapsed
+    return run_and_verify(stage, image, ctx)
 
 
 def pillow_roundtrip(path: Path) -> float:

@@ -25,12 +25,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 
 import devset_text
-from deid import redact
 from deid.config import Config
 from deid.stages.base import Context
 from deid.stages.text import TextStage
 from deid.text.lists import normalise
 from deid.types import Box, Frame
+from stage_timing import run_and_verify
 
 
 def _ink(item: dict) -> np.ndarray:
@@ -79,13 +79,7 @@ def score(engine: str, only: str | None, seed: int) -> None:
         image.setflags(write=False)
         keep = tuple(np.array(p, dtype=np.float64) for p in meta["keep_regions"])
         ctx = Context(config=cfg, source=None, frame=Frame(image), keep_regions=keep)  # type: ignore[arg-type]
-        t = time.perf_counter()
-        result = stage.run(image, ctx)
-        redacted = redact.apply(image, result.edits) if result.edits else image
-        checked = stage.verify(redacted, ctx, result)
-        if checked.edits:
-            redacted = redact.apply(redacted, checked.edits)
-        elapsed = time.perf_counter() - t
+        redacted, result, checked, elapsed = run_and_verify(stage, image, ctx)
         mp = image.shape[0] * image.shape[1] / 1e6
         times.setdefault(f"{meta['group']} ({mp:.1f} MP)", []).append(elapsed)
         edit_mask = np.zeros(image.shape[:2], dtype=bool)
@@ -156,11 +150,8 @@ def timing(stage: TextStage, cfg: Config) -> None:
     ctx = Context(config=cfg, source=None, frame=Frame(image))  # type: ignore[arg-type]
     runs, full = [], []
     for _ in range(3):
-        t = time.perf_counter()
-        result = stage.run(image, ctx)
-        redacted = redact.apply(image, result.edits)
-        stage.verify(redacted, ctx, result)
-        runs.append(time.perf_counter() - t)
+        _, result, _, elapsed = run_and_verify(stage, image, ctx)
+        runs.append(elapsed)
         t = time.perf_counter()
         pytesseract.image_to_string(photo, lang="chi_tra+eng")
         full.append(time.perf_counter() - t)

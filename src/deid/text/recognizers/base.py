@@ -9,6 +9,7 @@ report can say why something was removed without quoting it.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,14 +42,15 @@ class Match:
         return text[self.start : self.end]
 
 
-class Recognizer:
+class Recognizer(ABC):
     """Base class: subclasses set ``name``/``category`` and implement ``find``."""
 
     name: ClassVar[str]
     category: ClassVar[Category]
 
+    @abstractmethod
     def find(self, text: str, before: str = "") -> list[Match]:
-        raise NotImplementedError
+        """PHI spans in ``text``; ``before`` is the line above, for label context."""
 
     def _match(self, start: int, end: int, score: float) -> Match:
         return Match(start, end, self.name, self.category, score)
