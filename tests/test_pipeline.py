@@ -240,3 +240,19 @@ def test_report_says_which_stages_ran() -> None:
     report = _pipe().process(_jpeg_with_phi()).report
     assert report.stages == ["metadata"]
     assert "faces and text not checked" in report.summary
+
+
+def test_the_full_pipeline_prints_nothing_even_when_never_closed() -> None:
+    """Embedding tools own stdout/stderr: model runtimes must not write to them."""
+    import subprocess
+    import sys
+
+    script = (
+        "import deid\nfrom skimage import data\n"
+        "r = deid.Pipeline(deid.Config()).process(data.astronaut())\n"
+        "assert r.status == 'redacted', r.status\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == "" and proc.stderr == ""

@@ -7,6 +7,8 @@ given; ``detector.py`` decides which pictures (whole frame, rotations, tiles) to
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import threading
 from dataclasses import dataclass
@@ -23,6 +25,23 @@ class RawDetection:
     box: tuple[float, float, float, float]
     score: float
     keypoints: np.ndarray
+
+
+@functools.cache
+def _quiet_finaliser(cls: type) -> type:
+    """The detector class with a finaliser that cannot print.
+
+    MediaPipe's own ``__del__`` fails with a traceback on stderr when it only runs at
+    interpreter exit (its dispatcher is already gone), and its native teardown logs
+    INFO lines; a pipeline that was never closed must still print nothing.
+    """
+
+    class QuietFaceDetector(cls):  # type: ignore[misc, valid-type]
+        def __del__(self) -> None:
+            with contextlib.suppress(Exception), native_stderr_silenced():
+                super().__del__()
+
+    return QuietFaceDetector
 
 
 class BlazeFace:
@@ -42,6 +61,7 @@ class BlazeFace:
         )
         with native_stderr_silenced():
             self._task = vision.FaceDetector.create_from_options(options)
+            self._task.__class__ = _quiet_finaliser(type(self._task))
             # The first inference logs allocator warnings; get it over with here.
             self._task.detect(self._image(np.zeros((64, 64, 3), np.uint8)))
 
