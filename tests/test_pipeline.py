@@ -256,3 +256,19 @@ def test_the_full_pipeline_prints_nothing_even_when_never_closed() -> None:
                           timeout=300, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == "" and proc.stderr == ""
+
+
+def test_closing_a_full_pipeline_returns() -> None:
+    """close() runs the detectors' finalisers; it must not wait on itself."""
+    import subprocess
+    import sys
+
+    script = (
+        "import deid\nfrom skimage import data\n"
+        "with deid.Pipeline(deid.Config()) as pipe:\n"
+        "    pipe.process(data.astronaut())\n"
+        "print('closed')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout == "closed\n" and proc.stderr == ""

@@ -17,7 +17,8 @@ import threading
 from collections.abc import Iterator
 
 _ENV_DEFAULTS = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2"}
-_LOCK = threading.Lock()
+# Re-entrant: closing a detector runs its finaliser, which silences stderr again.
+_LOCK = threading.RLock()
 
 
 def set_env_defaults() -> None:
