@@ -26,7 +26,7 @@ XMP = (
     b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
     b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
     b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>Lin Mei-Hua</dc:creator>'
-    b"</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
+    b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
 )
 
 

@@ -1,6 +1,6 @@
 """Render input | output pairs from a demo run into one image for the README.
 
-    python examples/side_by_side.py examples/input examples/output docs/demo.jpg
+python examples/side_by_side.py examples/input examples/output docs/demo.jpg
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def test_bad_settings_raise(mapping: dict) -> None:
 
 def test_toml_round_trip_and_digest(tmp_path: Path) -> None:
     path = tmp_path / "deid.toml"
-    path.write_text('[output]\njpeg_quality = 97\n[metadata]\nkeep_icc = false\n')
+    path.write_text("[output]\njpeg_quality = 97\n[metadata]\nkeep_icc = false\n")
     cfg = Config.from_toml(path)
     assert cfg.output.jpeg_quality == 97 and cfg.metadata.keep_icc is False
     assert cfg.digest() == Config.from_mapping(cfg.to_dict()).digest()

@@ -282,8 +282,11 @@ class Pipeline:
             report.status = "failed"
             report.output = None
             report.reasons.append(
-                Reason("report_invalid", "report failed schema validation: "
-                       + "; ".join(problems[:3]), "report")
+                Reason(
+                    "report_invalid",
+                    "report failed schema validation: " + "; ".join(problems[:3]),
+                    "report",
+                )
             )
             report.summary = summarise(report)
 

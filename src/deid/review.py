@@ -35,7 +35,7 @@ def write_review(out_dir: Path, items: list[dict[str, object]]) -> Path:
         image = f'<a href="{_attr(out)}"><img src="{_attr(out)}" alt=""></a>' if out else ""
         rows.append(
             f'<tr class="{_attr(item["status"])}"><td>{image}</td>'
-            f'<td>{html.escape(str(item["input"]))}</td>'
+            f"<td>{html.escape(str(item['input']))}</td>"
             f'<td class="status">{html.escape(str(item["status"]))}</td>'
             f"<td>{html.escape(str(summary))}</td>"
             f'<td><a href="{_attr(item["report"])}">report</a></td></tr>'
