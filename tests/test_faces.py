@@ -20,6 +20,7 @@ from skimage.metrics import structural_similarity
 
 from deid import redact
 from deid.config import Config
+from deid.faces.detector import overlap
 from deid.models import ModelStore
 from deid.stages import REGISTRY
 from deid.stages.base import Context
@@ -236,6 +237,22 @@ def test_verification_escalates_a_face_left_visible(stage):
     out = redact.apply(image, checked.edits)
     assert_eyes_obscured(image, out, ASTRONAUT["eyes"])
     assert any(f.verification == "escalated" for f in checked.findings)
+
+
+def test_profile_cascade_in_a_region_finds_what_the_whole_frame_finds_there(stage):
+    # Verification searches only around the pixels the stage changed; the cameraman's
+    # side view must come out of a region search as it does out of the whole frame.
+    image = np.ascontiguousarray(camera())
+    image.setflags(write=False)
+    whole = stage.profile.detect(image, 32, lambda _d: True)
+    assert len(whole) == 1
+    x, y = whole[0].center
+    around = Box(int(x) - 190, int(y) - 140, int(x) + 190, int(y) + 190).clip(512, 512)
+    inside = stage.profile.detect(image, 32, lambda _d: True, regions=[around])
+    # The pyramid of a crop rounds differently, so boxes move by a few pixels.
+    assert any(d.detector == whole[0].detector and overlap(d, whole[0]) > 0.6 for d in inside)
+    elsewhere = Box(0, 330, 512, 512)  # the tripod and the field below
+    assert stage.profile.detect(image, 32, lambda _d: True, regions=[elsewhere]) == []
 
 
 def test_report_items_validate_against_schema(stage):

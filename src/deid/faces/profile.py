@@ -10,12 +10,13 @@ stage obscures the whole head for them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..types import Box
 from .detector import downscale, neutral_map, skin_map
 from .geometry import Detection
 
@@ -59,7 +60,14 @@ class CascadeDetector:
         min_face_px: int,
         is_face: Callable[[Detection], bool],
         name: str = "haar_profile",
+        regions: Sequence[Box] | None = None,
     ) -> list[Detection]:
+        """Hits on the whole frame, or only inside ``regions`` (full-resolution boxes).
+
+        A region is searched on the same working copy and with the same window sizes as
+        the whole frame, so it finds what a whole-frame run finds there, for the cost
+        of the region alone.
+        """
         work, scale = downscale(image, self.work_side)
         # No histogram equalisation: the cascade normalises each window's contrast itself,
         # and equalising made it miss the dev set's side views.
@@ -70,9 +78,16 @@ class CascadeDetector:
         if skin is not None and float(skin.mean()) < MIN_SKIN_IN_FRAME:
             return []  # a colour picture without skin-coloured pixels shows no face
         min_size = max(MIN_SIZE, int(min_face_px * scale), int(max(work.shape[:2]) * MIN_FRACTION))
+        gh, gw = gray.shape[:2]
+        windows = [(0, 0, gw, gh)] if regions is None else _work_windows(regions, scale, gw, gh)
         found: list[Detection] = []
-        for mirrored in (False, True) if self.mirror else (False,):
-            src = np.ascontiguousarray(gray[:, ::-1]) if mirrored else gray
+        for (x0, y0, x1, y1), mirrored in (
+            (win, m) for win in windows for m in ((False, True) if self.mirror else (False,))
+        ):
+            if min(x1 - x0, y1 - y0) < min_size:
+                continue
+            part = gray[y0:y1, x0:x1]
+            src = np.ascontiguousarray(part[:, ::-1]) if mirrored else part
             with self._lock:
                 boxes = self._cascade.detectMultiScale(
                     src, scaleFactor=SCALE_STEP, minNeighbors=self.min_neighbors,
@@ -80,7 +95,8 @@ class CascadeDetector:
                 )  # fmt: skip
             for x, y, w, h in np.asarray(boxes).reshape(-1, 4):
                 if mirrored:
-                    x = gray.shape[1] - x - w
+                    x = part.shape[1] - x - w
+                x, y = x + x0, y + y0
                 if skin is not None and float(skin[y : y + h, x : x + w].mean()) < self.min_skin:
                     continue
                 det = Detection(
@@ -94,3 +110,29 @@ class CascadeDetector:
                 if is_face(det):
                     found.append(det)
         return found
+
+
+def _work_windows(
+    regions: Sequence[Box], scale: float, width: int, height: int
+) -> list[tuple[int, int, int, int]]:
+    """``regions`` in working-copy pixels, overlapping ones joined (each window is
+    searched once, so overlapping regions would report a face twice)."""
+    boxes = [
+        [max(0, int(r.left * scale)), max(0, int(r.top * scale)),
+         min(width, int(np.ceil(r.right * scale))), min(height, int(np.ceil(r.bottom * scale)))]
+        for r in regions
+    ]  # fmt: skip
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return [(a, b, c, d) for a, b, c, d in boxes if c > a and d > b]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..types import Edit, Reason, StageResult
+from ..types import Box, Edit, Reason, StageResult
 from .analyze import STAGE, Face, eye_boxes, eyes_in_frame, method_size
 from .detector import merge, overlap
 from .finding import FaceFinding
@@ -35,10 +35,12 @@ def verify_faces(
     originals = [f for f in result.findings if isinstance(f, FaceFinding)]
     # The cascades run on the stage's pool while BlazeFace runs here. On pixels nothing
     # changed, the detectors the run used (deterministic) would repeat themselves: only
-    # the frontal cascade, which the run does not use, looks again.
+    # the frontal cascade, which the run does not use, looks at the whole frame again;
+    # the profile cascade looks only around what this stage changed.
     cascades = [stage.submit_cascade(stage.frontal_cascade, image, "haar_frontal")]
-    if cfg.profile and changed:
-        cascades.append(stage.submit_cascade(stage.profile, image, "haar_profile"))
+    if cfg.profile and changed and done:
+        around = [_around(e.box, w, h) for e in done]
+        cascades.append(stage.submit_cascade(stage.profile, image, "haar_profile", around))
     candidates: list[Detection] = []
     if changed:
         # Turned copies again only where they found something in the run: redaction
@@ -83,6 +85,14 @@ def verify_faces(
                          f"{len(edits)} face(s) still visible after redaction were fully "
                          "obscured", STAGE),)  # fmt: skip
     return StageResult(findings=tuple(findings), edits=tuple(edits), review=review)
+
+
+def _around(box: Box, width: int, height: int) -> Box:
+    """Changed pixels plus their own size on every side: every cascade window that
+    overlaps the change and is up to twice its size lies inside."""
+    grow_x, grow_y = box.width, box.height
+    return Box(box.left - grow_x, box.top - grow_y, box.right + grow_x,
+               box.bottom + grow_y).clip(width, height)  # fmt: skip
 
 
 def _overlaps(det: Detection, finding: FaceFinding) -> bool:

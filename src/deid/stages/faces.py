@@ -9,6 +9,7 @@ serialised by its own lock). ``run`` never touches the input pixels; it returns
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
@@ -25,7 +26,7 @@ from ..faces.obscure import head_polygon
 from ..faces.profile import CascadeDetector
 from ..faces.verify import verify_faces
 from ..models import ModelStore
-from ..types import StageResult
+from ..types import Box, StageResult
 from .base import Context
 
 log = logging.getLogger(__name__)
@@ -188,11 +189,15 @@ class FaceStage:
         return merge(d for d in fresh if self._mesh_says_face(image, d))
 
     def submit_cascade(
-        self, cascade: CascadeDetector, image: np.ndarray, name: str
+        self,
+        cascade: CascadeDetector,
+        image: np.ndarray,
+        name: str,
+        regions: Sequence[Box] | None = None,
     ) -> Future[list[Detection]]:
         """Raw cascade hits (skin-filtered) computed on the pool; see ``cascade_faces``."""
         return self._pool.submit(
-            cascade.detect, image, self.config.min_face_px, lambda _d: True, name
+            cascade.detect, image, self.config.min_face_px, lambda _d: True, name, regions
         )
 
     def _mesh_says_face(self, image: np.ndarray, det: Detection) -> bool:
