@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from importlib import resources
 
 import cv2
@@ -237,6 +238,82 @@ def test_verification_escalates_a_face_left_visible(stage):
     out = redact.apply(image, checked.edits)
     assert_eyes_obscured(image, out, ASTRONAUT["eyes"])
     assert any(f.verification == "escalated" for f in checked.findings)
+
+
+def test_keypoints_found_again_in_a_close_crop_are_accurate(stage):
+    # A 290 px face in a 12 MP frame is 16 px in the whole-frame model input: its
+    # keypoints are off by a quarter of the eye distance. Found again in a crop where
+    # it fills a third of the input, they fit the hand-drawn eyes and mouth.
+    from deid.faces.geometry import LEFT_EYE, MOUTH, RIGHT_EYE
+
+    zoom, offset = 2.5, np.array([1500, 500])
+    canvas = np.full((3000, 4000, 3), 90, np.uint8)
+    big = cv2.resize(data.astronaut(), None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+    canvas[500 : 500 + big.shape[0], 1500 : 1500 + big.shape[1]] = big
+    canvas.setflags(write=False)
+    truth = {  # centres of the hand-drawn eye and mouth boxes
+        RIGHT_EYE: np.array([202.0, 100.5]),
+        LEFT_EYE: np.array([248.0, 102.5]),
+        MOUTH: np.array([223.0, 146.5]),
+    }
+
+    def error(det) -> float:
+        worst = max(
+            np.linalg.norm(det.keypoints[k] - (p * zoom + offset)) for k, p in truth.items()
+        )
+        return float(worst) / (zoom * 46.0)  # in eye distances
+
+    (det,) = stage.frontal.whole_frame(canvas, (0,))
+    refined = stage.frontal.refine(canvas, det)
+    assert refined is not None and refined.detector == det.detector
+    assert error(det) > 0.2
+    assert error(refined) < 0.12
+
+
+def test_tilted_face_found_small_keeps_its_lips_not_a_keypoint_ellipse(stage):
+    # Tilted by 15 degrees and found small, the face's keypoints disagree with a mesh
+    # that is sure of the face; keypoints found again agree, so the kept region follows
+    # the lips instead of falling back to an ellipse.
+    from deid.faces.analyze import check_mesh
+
+    big = cv2.resize(data.astronaut(), None, fx=3.0, fy=3.0, interpolation=cv2.INTER_CUBIC)
+    h, w = big.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), -15, 1.0)
+    big = cv2.warpAffine(big, turn, (w, h), borderValue=(90, 90, 90))
+    canvas = np.full((3000, 4000, 3), 90, np.uint8)
+    canvas[300 : 300 + h, 1500 : 1500 + w] = big
+    canvas.setflags(write=False)
+    (det,) = stage.frontal.whole_frame(canvas, (0,))
+    assert not check_mesh(stage.mesh.run(canvas, det), det)
+    # Without the small-face tiles, which would find the face again at a better scale.
+    config = Config().replace(faces={"small_faces": False})
+    whole_frame_only = FaceStage(config.faces, ModelStore())
+    try:
+        _, result, _ = process(whole_frame_only, canvas)
+    finally:
+        whole_frame_only.close()
+    (face,) = result.findings
+    assert face.detector == "blazeface_full"
+    assert face.landmarks_ok and face.fallback is None
+
+
+def test_verification_ignores_weak_hits_whose_landmarks_disagree(stage, monkeypatch):
+    # An obscured head with its mouth kept is face-like, and so is clothing next to it:
+    # a weak hit whose mesh does not fit is not escalated; a sure hit is.
+    from deid.faces.geometry import Detection
+
+    image = data.astronaut()
+    out, result, _ = process(stage, image)
+    ctx = Context(config=Config(), source=None, frame=Frame(image))  # type: ignore[arg-type]
+    layout = np.array([[-22, -15], [22, -15], [0, 5], [0, 25], [-45, -5], [45, -5]], float)
+    on_suit = Detection((256.0, 420.0), 100.0, 100.0, 0.0, 0.55, "blazeface_short",
+                        layout + np.array([256.0, 420.0]))  # fmt: skip
+    for score, escalated in ((0.55, False), (0.95, True)):
+        hit = replace(on_suit, score=score)
+        mesh = stage.mesh.run(out, hit)
+        monkeypatch.setattr(stage, "frontal_faces", lambda *a, h=hit, m=mesh, **k: [(h, m)])
+        checked = stage.verify(out, ctx, result)
+        assert bool(checked.edits) is escalated, score
 
 
 def test_profile_cascade_in_a_region_finds_what_the_whole_frame_finds_there(stage):

@@ -19,7 +19,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -48,6 +48,7 @@ SKIN_MIN_CR = 3  # red chroma above neutral: every skin tone has it, grey does n
 DARK_LUMA = 40  # below this, chroma shrinks: a faint red may be skin in shadow
 NEUTRAL_CHROMA = 6  # |Cr|+|Cb| of a colourless pixel, JPEG and sensor noise included
 COLOURLESS_TILE = 0.95  # a tile this colourless is a black-and-white picture
+REFINE_CONTEXT = 3.0  # crop side / face size when a face's keypoints are found again
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,41 @@ class FrontalDetector:
             results = list(pool.map(lambda job: self._tile(*job), jobs))
         return [d for found in results for d in found]
 
+    def refine(self, image: np.ndarray, det: Detection) -> Detection | None:
+        """The face found again in a crop where it fills a third of the model's input.
+
+        Keypoints are good to a few of the model's pixels: for a face found small in a
+        whole-frame pass that is tens of image pixels, enough for the mesh (which fits
+        the face itself) to disagree with them. ``None`` when the crop shows no face
+        where ``det`` is (e.g. a face that was found in a turned copy).
+        """
+        h, w = image.shape[:2]
+        half = REFINE_CONTEXT * det.size / 2
+        cx, cy = det.center
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        x1, y1 = min(w, int(cx + half)), min(h, int(cy + half))
+        if min(x1 - x0, y1 - y0) < 16:
+            return None
+        scale = min(1.0, TILE_SIDE / max(x1 - x0, y1 - y0))
+        crop = image[y0:y1, x0:x1]
+        if scale < 1.0:
+            size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+            crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        model = self._free.get()
+        try:
+            raws = model.detect(np.ascontiguousarray(crop))
+        finally:
+            self._free.put(model)
+        found = [
+            _to_detection(raw, "refine", 0, crop.shape, scale, x0 * scale, y0 * scale)
+            for raw in raws
+        ]
+        found = [d for d in found if overlap(d, det) >= 0.5 and 0.67 <= d.size / det.size <= 1.5]
+        if not found:
+            return None
+        best = max(found, key=lambda d: overlap(d, det))
+        return replace(best, detector=det.detector, score=det.score)
+
     def _tile(
         self, crop: np.ndarray, scale: float, left: int, top: int, lw: int, lh: int
     ) -> list[Detection]:
@@ -376,8 +412,8 @@ def _to_detection(
     turns: int,
     shape: tuple[int, ...],
     scale: float,
-    left: int,
-    top: int,
+    left: float,
+    top: float,
 ) -> Detection:
     x, y, bw, bh = raw.box
     center = np.array([[x + bw / 2, y + bh / 2]])

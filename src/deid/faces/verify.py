@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..types import Box, Edit, Reason, StageResult
-from .analyze import STAGE, Face, eye_boxes, eyes_in_frame, method_size
+from .analyze import STAGE, Face, check_mesh, eye_boxes, eyes_in_frame, method_size
 from .detector import merge, overlap
 from .finding import FaceFinding
 from .geometry import Detection
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..stages.faces import FaceStage
 
 EYE_COVERED = 0.9
+SURE_HIT = 0.7
 MERGE_OVERLAP = 0.4  # merge()'s default threshold
 
 
@@ -46,7 +47,11 @@ def verify_faces(
         # Turned copies again only where they found something in the run: redaction
         # only adds grey, so turned passes that found no face before find none now.
         rotate = cfg.rotate_when == "always" or any("_rot" in f.detector for f in originals)
-        candidates += [d for d, _ in stage.frontal_faces(image, small_faces=False, rotate=rotate)]
+        found = stage.frontal_faces(image, small_faces=False, rotate=rotate, refine=False)
+        # A head obscured but for its mouth is itself face-like: weak hits whose
+        # landmarks disagree are that, not a face left visible (a visible face scores
+        # high or has landmarks that fit).
+        candidates += [d for d, m in found if d.score >= SURE_HIT or check_mesh(m, d)]
     # A cascade hit that the merge below would fold into a BlazeFace face needs no mesh.
     frontal = list(candidates)
     for job in cascades:

@@ -117,7 +117,11 @@ class FaceStage:
         return faces
 
     def frontal_faces(
-        self, image: np.ndarray, small_faces: bool | None = None, rotate: bool | None = None
+        self,
+        image: np.ndarray,
+        small_faces: bool | None = None,
+        rotate: bool | None = None,
+        refine: bool = True,
     ) -> list[tuple[Detection, Mesh | None]]:
         """BlazeFace candidates that survive the size, eyes-in-frame and mesh checks, merged.
 
@@ -125,26 +129,32 @@ class FaceStage:
         suppress the real faces inside it. Upright first; turned copies when the
         configuration says always, or when no upright face with agreeing landmarks was
         found (a photo turned without EXIF orientation shows none); ``rotate`` overrides.
-        Small-face tiles last, skipping the heads already found.
+        Small-face tiles last, skipping the heads already found. ``refine=False`` keeps
+        the keypoints of the pass (verification: on an obscured head, a close crop
+        would place a "face" around the kept mouth).
         """
         plan = self.plan(small_faces)
-        found = self._confirmed(image, self.frontal.whole_frame(image, (0,)), [])
+        found = self._confirmed(image, self.frontal.whole_frame(image, (0,)), [], refine)
         if rotate is None:
             # An upright hit on a turned face is common, but its mesh never agrees.
             upright = any(check_mesh(m, d) for d, m in found)
             rotate = self.config.rotate_when == "always" or not upright
         if rotate and plan.rotations:
             turned = self.frontal.whole_frame(image, plan.rotations)
-            found += self._confirmed(image, turned, _trusted(found))
+            found += self._confirmed(image, turned, _trusted(found), refine)
         if plan.small_faces:
             heads = [head_polygon(d, profile=False) for d, _ in found]
             tiles = self.frontal.tiles(image, plan, heads, self._pool)
-            found += self._confirmed(image, tiles, _trusted(found))
+            found += self._confirmed(image, tiles, _trusted(found), refine)
         meshes = {id(d): m for d, m in found}
         return [(det, meshes[id(det)]) for det in merge(d for d, _ in found)]
 
     def _confirmed(
-        self, image: np.ndarray, candidates: list[Detection], known: list[Detection]
+        self,
+        image: np.ndarray,
+        candidates: list[Detection],
+        known: list[Detection],
+        refine: bool = True,
     ) -> list[tuple[Detection, Mesh | None]]:
         """Candidates that pass the checks, skipping near-copies of ``known`` faces (whose
         landmarks agreed: a doubtful face may be found better by a later pass)."""
@@ -157,15 +167,19 @@ class FaceStage:
                 continue  # far below the searched size: tile noise, nothing identifiable
             if not eyes_in_frame(det, w, h):
                 continue  # lip and intraoral close-ups: nothing identifying in frame
-            det, mesh = self._meshed(image, det)
+            det, mesh = self._meshed(image, det, refine)
             if mesh is not None and _mesh_vetoes(mesh, det):
                 continue  # textures (clock faces, machinery) the mesh says hold no face
             kept.append((det, mesh))
         return kept
 
-    def _meshed(self, image: np.ndarray, det: Detection) -> tuple[Detection, Mesh | None]:
-        """Mesh for the candidate; on a side view the keypoint eye line can be far off,
-        so a weak result is retried upright in the orientation of the detector pass."""
+    def _meshed(
+        self, image: np.ndarray, det: Detection, refine: bool = True
+    ) -> tuple[Detection, Mesh | None]:
+        """Mesh for the candidate. On a side view the keypoint eye line can be far off,
+        so a weak result is retried upright in the orientation of the detector pass. A
+        mesh sure of a face that disagrees with keypoints found at low resolution is
+        checked against keypoints found again from a close crop."""
         if det.width < MIN_MESH_PX:
             return det, None
         mesh = self.mesh.run(image, det)
@@ -174,6 +188,12 @@ class FaceStage:
             retry = self.mesh.run(image, turned)
             if retry.presence >= RETRY_MIN_PRESENCE:
                 return turned, retry
+        if refine and mesh.presence >= RETRY_MIN_PRESENCE and not check_mesh(mesh, det):
+            refined = self.frontal.refine(image, det)
+            if refined is not None:
+                again = self.mesh.run(image, refined)
+                if check_mesh(again, refined):
+                    return refined, again
         return det, mesh
 
     def cascade_faces(
