@@ -30,8 +30,9 @@ import cv2
 import matplotlib.cbook
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from package_photos import group_photo
 from skimage import data
+
+from package_photos import group_photo
 
 OUT = Path(__file__).resolve().parent / "devset" / "faces"
 BIG = (4000, 3000)  # 12 MP
