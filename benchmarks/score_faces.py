@@ -34,6 +34,7 @@ from deid.models import ModelStore
 from deid.stages.base import Context
 from deid.stages.faces import FaceStage
 from deid.types import Box, Frame
+from face_speed_floor import floor
 from stage_timing import run_and_verify
 
 DEVSET = Path(__file__).resolve().parent / "devset" / "faces"
@@ -205,6 +206,8 @@ def main() -> None:
                          f"({path.stat().st_size / 1e6:.1f} MB)")  # fmt: skip
         if args.verbose:
             print(f"{case['name']:32s} {cat:12s} {' '.join(notes)}")
+    # Measured here, after the timed images, so that it shares their conditions.
+    per_tile, colour, grey = floor(stage) if ratios else (0.0, 0, 0)
     stage.close()
     fast.close()
 
@@ -239,6 +242,9 @@ def main() -> None:
         print(f"  face stage time, no tiles/profile (med.) : {med(fast_times):.3f} s")
         print(f"  time ratio, default (tiles + profile)    : {med(ratios):.2f}")
         print(f"  time ratio, without tiles and profile    : {med(fast_ratios):.2f}")
+        print(f"  floor of the small-face pass (tiles x {per_tile * 1000:.2f} ms, nothing "
+              f"skipped): colour {colour * per_tile / med(pillow_times):.2f}, black-and-white "
+              f"{grey * per_tile / med(pillow_times):.2f} (face_speed_floor.py)")  # fmt: skip
         print("  time ratio, default, by category (median): "
               + ", ".join(f"{k} {med(v):.2f} (n={len(v)})"
                           for k, v in sorted(by_category.items())))  # fmt: skip
