@@ -9,8 +9,9 @@ No detector is involved.
     .venv/bin/python benchmarks/devset_faces.py --check    # also writes overlays to check
 
 Sources: scikit-image ``astronaut`` (frontal smile), matplotlib ``grace_hopper.jpg``
-(frontal), scikit-image ``camera`` (side view, grayscale), the group photo in
-insightface's source archive (six real people, see package_photos.py); face-free scenes
+(frontal), scikit-image ``camera`` (side view, grayscale), real photos from two PyPI
+source archives (a group of six, and portraits including dark skin and faces cut by
+the frame edge; see package_photos.py); face-free scenes
 from scikit-image's other sample images plus rendered text and tooth-like textures.
 
 The 12 MP cases are upscaled from 512 px photos, which leaves them unnaturally smooth:
@@ -32,7 +33,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
-from package_photos import group_photo
+from package_photos import photo
 
 OUT = Path(__file__).resolve().parent / "devset" / "faces"
 BIG = (4000, 3000)  # 12 MP
@@ -59,6 +60,16 @@ GT = {
         "pose": "profile",
     },
 }
+# face_recognition's portraits (package_photos.py), drawn by hand on 2x enlargements
+# with a 10 px grid: hairline to chin, cheek to cheek (ears left out).
+REAL_GT = {
+    "obama": {"face": (377, 135, 612, 380), "eyes": [(410, 202, 473, 223), (520, 202, 580, 223)],
+              "mouth": (432, 302, 555, 355), "pose": "frontal"},
+    "biden": {"face": (420, 215, 720, 570), "eyes": [(500, 307, 560, 333), (625, 335, 685, 363)],
+              "mouth": (510, 445, 630, 483), "pose": "frontal"},
+    "obama3": {"face": (635, 295, 905, 630), "eyes": [(700, 372, 770, 395), (825, 385, 890, 413)],
+               "mouth": (725, 490, 855, 535), "pose": "frontal"},
+}  # fmt: skip
 # The insightface group photo (package_photos.py), 1280x886, drawn by hand on 4x
 # enlargements with a 10 px grid: hairline to chin, cheek to cheek. Tilted lips also get
 # a quadrilateral hugging them ("lips", checked on 8x enlargements): the scorer measures
@@ -164,6 +175,15 @@ def face_truth(name: str, m: np.ndarray, role: str = "subject", pose: str | None
         "pose": pose or g["pose"],
         "role": role,
     }
+
+
+def real_truth(name: str, m: np.ndarray, role: str = "subject") -> dict:
+    g = REAL_GT[name]
+    return {
+        "source": name, "face": map_box(m, g["face"]), "eyes": [map_box(m, e) for e in g["eyes"]],
+        "mouth": map_box(m, g["mouth"]), "mouth_quad": map_quad(m, g["mouth"]),
+        "pose": g["pose"], "role": role,
+    }  # fmt: skip
 
 
 def group_truth(m: np.ndarray, role: str = "subject") -> list[dict]:
@@ -353,7 +373,7 @@ def build() -> list[dict]:
     # 7. A real group photo: as shipped, enlarged to 12 MP, and shrunk into a 12 MP
     #    frame so its faces are 35-46 px (people in the background of a wide shot:
     #    bystanders, whose mouths need not be kept).
-    group = group_photo()
+    group = photo("group")
     gh, gw = group.shape[:2]
     add("group", group, "group", group_truth(affine()))
     m = affine(BIG[0] / gw)
@@ -365,7 +385,29 @@ def build() -> list[dict]:
     paste(canvas, group, m)
     add("group_small", canvas, "group", group_truth(m, role="bystander"))
 
-    # 8. Face-free images: scenery, documents, textures, rendered text, tooth-like rows.
+    # 8. Real portraits: as shipped; two crops that cut through the face at the frame
+    #    edge (an eye outside the frame is not ground truth: only what is in frame can
+    #    identify); the full-length shots enlarged to 12 MP; and one shrunk into a busy
+    #    12 MP wide shot, so a dark-skinned face of about 45 px must pass the tile gate.
+    for n in ("obama", "biden", "obama3"):
+        add(f"real_{n}", photo(n), "real", [real_truth(n, affine())])
+    obama = photo("obama")
+    add("real_obama_cut_right", obama[:, :551].copy(), "real", [real_truth("obama", affine())])
+    add("real_obama_cut_left", obama[:, 419:].copy(), "real",
+        [real_truth("obama", affine(1.0, -419, 0))])  # fmt: skip
+    for n in ("biden", "obama3"):
+        s = photo(n)
+        m = affine(BIG[1] / s.shape[0], (BIG[0] - s.shape[1] * BIG[1] / s.shape[0]) / 2, 0)
+        canvas = background(sc["motorcycle"], BIG)
+        paste(canvas, s, m)
+        add(f"real_{n}_12mp", canvas, "real", [real_truth(n, m)])
+    s = photo("obama3")
+    m = affine(45 / 270, 2600, 1500)
+    canvas = background(sc["coffee"], BIG)
+    paste(canvas, s, m)
+    add("real_obama3_small", canvas, "real", [real_truth("obama3", m)])
+
+    # 9. Face-free images: scenery, documents, textures, rendered text, tooth-like rows.
     for i, (n, s) in enumerate(sorted(sc.items())):
         add(f"noface_{n}", s, "noface", [])
         big = cv2.resize(s, (BIG[0], BIG[1]) if i % 4 == 0 else (1600, 1200))

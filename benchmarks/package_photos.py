@@ -1,10 +1,16 @@
-"""Photos that ship inside PyPI packages, fetched once into the dev set's cache.
+"""Photos that ship inside PyPI packages' source archives, fetched once into a cache.
 
-scikit-image and matplotlib ship one face each. insightface's source archive carries a
-real group photo (six people at a card table: frontal, tilted and three-quarter faces
-in warm indoor light against a skin-coloured wall), which is what the detector meets
-in clinic group and staff photos. The archive is pinned by sha256, like the models;
-only the dev set uses it, so tests never need it.
+scikit-image and matplotlib ship one face each. Two source archives on PyPI carry real
+photos the detector meets in clinics:
+
+- insightface's: a group photo (six people at a card table: frontal, tilted and
+  three-quarter faces in warm indoor light against a skin-coloured wall);
+- face_recognition's test images: official portraits of two US presidents (public
+  domain), one with dark skin, as a head-and-shoulders shot, two crops that cut
+  through the face at the frame edge, and two full-length shots.
+
+Each archive and each photo is pinned by sha256, like the models. Only the dev set
+uses them, so the tests never need the network.
 """
 
 from __future__ import annotations
@@ -21,42 +27,67 @@ from PIL import Image
 
 CACHE = Path(__file__).resolve().parent / "devset" / "cache"
 
-GROUP_SDIST = {
-    "requirement": "insightface==2.1",
-    "file": "insightface-2.1.tar.gz",
-    "sha256": "776cbd36b70f5f2ae1a026101cfb80387f0b2280a0dbaf073f8d3ed69f554e01",
-    "member": "insightface-2.1/insightface/data/images/t1.jpg",
-    "member_sha256": "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489",
+ARCHIVES = {
+    "insightface": {
+        "requirement": "insightface==2.1",
+        "file": "insightface-2.1.tar.gz",
+        "sha256": "776cbd36b70f5f2ae1a026101cfb80387f0b2280a0dbaf073f8d3ed69f554e01",
+    },
+    "face_recognition": {
+        "requirement": "face_recognition==1.3.0",
+        "file": "face_recognition-1.3.0.tar.gz",
+        "sha256": "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
+    },
 }
+# name: (archive, member, sha256)
+PHOTOS = {
+    "group": ("insightface", "insightface-2.1/insightface/data/images/t1.jpg",
+              "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489"),
+    "obama": ("face_recognition", "face_recognition-1.3.0/tests/test_images/obama.jpg",
+              "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6"),
+    "biden": ("face_recognition", "face_recognition-1.3.0/tests/test_images/biden.jpg",
+              "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c"),
+    "obama3": ("face_recognition", "face_recognition-1.3.0/tests/test_images/obama3.jpg",
+               "76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3"),
+}  # fmt: skip
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def group_photo(cache: Path = CACHE) -> np.ndarray:
-    """The insightface group photo (1280x886 RGB), downloading the pinned sdist once."""
-    spec = GROUP_SDIST
-    photo = cache / "insightface_t1.jpg"
-    if not photo.exists() or _sha256(photo) != spec["member_sha256"]:
-        cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache) as tmp:
-            cmd = [
-                sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                "--no-binary=:all:", "--dest", tmp, spec["requirement"],
-            ]  # fmt: skip
-            subprocess.run(cmd, check=True, capture_output=True)
-            archive = Path(tmp) / spec["file"]
-            if _sha256(archive) != spec["sha256"]:
-                raise RuntimeError(f"{spec['file']}: sha256 differs from the pinned one")
-            with tarfile.open(archive) as tar:
-                member = tar.extractfile(spec["member"])
-                if member is None:
-                    raise RuntimeError(f"{spec['member']} missing from {spec['file']}")
-                part = photo.with_suffix(".part")
-                part.write_bytes(member.read())
-            if _sha256(part) != spec["member_sha256"]:
-                raise RuntimeError(f"{spec['member']}: sha256 differs from the pinned one")
-            part.replace(photo)
-    with Image.open(photo) as im:
+def _fetch(archive: str, cache: Path) -> None:
+    """Download the pinned archive with pip and store every photo taken from it."""
+    spec = ARCHIVES[archive]
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        cmd = [
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--no-binary=:all:", "--dest", tmp, spec["requirement"],
+        ]  # fmt: skip
+        subprocess.run(cmd, check=True, capture_output=True)
+        path = Path(tmp) / spec["file"]
+        if _sha256(path) != spec["sha256"]:
+            raise RuntimeError(f"{spec['file']}: sha256 differs from the pinned one")
+        with tarfile.open(path) as tar:
+            for name, (source, member, digest) in PHOTOS.items():
+                if source != archive:
+                    continue
+                data = tar.extractfile(member)
+                if data is None:
+                    raise RuntimeError(f"{member} missing from {spec['file']}")
+                part = cache / f"{name}.part"
+                part.write_bytes(data.read())
+                if _sha256(part) != digest:
+                    raise RuntimeError(f"{member}: sha256 differs from the pinned one")
+                part.replace(cache / f"{name}.jpg")
+
+
+def photo(name: str, cache: Path = CACHE) -> np.ndarray:
+    """One of ``PHOTOS`` as RGB, downloading its archive the first time."""
+    archive, _, digest = PHOTOS[name]
+    path = cache / f"{name}.jpg"
+    if not path.exists() or _sha256(path) != digest:
+        _fetch(archive, cache)
+    with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
