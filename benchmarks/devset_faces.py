@@ -70,6 +70,66 @@ REAL_GT = {
     "obama3": {"face": (635, 295, 905, 630), "eyes": [(700, 372, 770, 395), (825, 385, 890, 413)],
                "mouth": (725, 490, 855, 535), "pose": "frontal"},
 }  # fmt: skip
+# The 1927 Solvay conference photo (package_photos.py), 3000x2171, black and white:
+# 29 faces drawn by hand on 3x enlargements with a labelled 10 px grid, back row first:
+# face, eyes, and moustache with mouth.
+SOLVAY_GT = [
+    ((455, 748, 540, 880), (467, 793, 495, 808), (518, 795, 540, 810), (493, 828, 530, 845)),
+    ((688, 818, 757, 937), (698, 858, 722, 872), (733, 856, 757, 870), (708, 888, 747, 912)),
+    ((840, 882, 928, 998), (850, 922, 878, 937), (893, 921, 918, 935), (864, 950, 908, 977)),
+    ((1080, 862, 1172, 990), (1098, 902, 1125, 918), (1135, 902, 1160, 918),
+     (1112, 930, 1150, 950)),
+    ((1362, 882, 1450, 1010), (1377, 924, 1401, 942), (1410, 924, 1433, 942),
+     (1383, 962, 1428, 990)),  # half hidden behind the man in front
+    ((1590, 843, 1673, 957), (1593, 882, 1620, 895), (1637, 880, 1660, 892),
+     (1617, 920, 1657, 937)),
+    ((1842, 850, 1927, 970), (1860, 885, 1887, 897), (1893, 885, 1917, 897),
+     (1865, 928, 1912, 945)),
+    ((2080, 850, 2170, 967), (2097, 880, 2120, 890), (2133, 878, 2157, 888),
+     (2107, 923, 2143, 937)),
+    ((2290, 837, 2373, 950), (2300, 875, 2322, 887), (2333, 870, 2357, 882),
+     (2320, 902, 2357, 917)),
+    ((2437, 747, 2537, 860), (2463, 780, 2487, 792), (2500, 780, 2523, 792),
+     (2472, 812, 2517, 833)),
+    ((2592, 837, 2687, 953), (2600, 873, 2622, 887), (2632, 870, 2660, 882),
+     (2623, 917, 2660, 927)),
+    ((138, 1033, 233, 1153), (157, 1062, 180, 1073), (192, 1062, 217, 1073),
+     (170, 1097, 203, 1117)),
+    ((230, 1138, 320, 1250), (247, 1170, 270, 1182), (288, 1170, 310, 1182),
+     (260, 1217, 303, 1230)),
+    ((400, 1080, 493, 1190), (415, 1108, 437, 1122), (450, 1108, 473, 1122),
+     (437, 1157, 473, 1170)),
+    ((542, 1150, 640, 1273), (560, 1183, 585, 1197), (597, 1183, 620, 1197),
+     (577, 1233, 617, 1250)),
+    ((707, 1043, 803, 1160), (720, 1073, 747, 1087), (757, 1073, 787, 1087),
+     (737, 1110, 777, 1127)),
+    ((867, 1153, 943, 1260), (870, 1180, 893, 1192), (903, 1178, 927, 1190),
+     (887, 1220, 920, 1232)),
+    ((1042, 1043, 1143, 1153), (1058, 1078, 1083, 1090), (1097, 1078, 1123, 1090),
+     (1073, 1120, 1113, 1137)),
+    ((1183, 1160, 1287, 1273), (1205, 1188, 1228, 1202), (1245, 1183, 1270, 1197),
+     (1220, 1240, 1253, 1253)),
+    ((1400, 1023, 1493, 1137), (1420, 1053, 1443, 1063), (1453, 1052, 1477, 1063),
+     (1430, 1095, 1470, 1107)),
+    ((1587, 1130, 1680, 1250), (1600, 1158, 1627, 1172), (1642, 1158, 1667, 1172),
+     (1613, 1200, 1660, 1220)),
+    ((1660, 1027, 1753, 1137), (1677, 1065, 1700, 1078), (1710, 1063, 1737, 1077),
+     (1697, 1090, 1730, 1110)),
+    ((1850, 1127, 1947, 1247), (1863, 1170, 1890, 1183), (1907, 1168, 1933, 1180),
+     (1883, 1207, 1923, 1227)),
+    ((1950, 1050, 2037, 1160), (1963, 1087, 1983, 1097), (2000, 1087, 2020, 1097),
+     (1975, 1127, 2010, 1137)),
+    ((2102, 1135, 2207, 1250), (2122, 1170, 2147, 1180), (2160, 1168, 2183, 1180),
+     (2130, 1217, 2180, 1233)),
+    ((2260, 1067, 2363, 1177), (2287, 1090, 2313, 1102), (2323, 1090, 2350, 1103),
+     (2298, 1135, 2337, 1147)),
+    ((2443, 1160, 2550, 1273), (2467, 1185, 2493, 1195), (2503, 1185, 2530, 1195),
+     (2473, 1230, 2520, 1243)),
+    ((2570, 1087, 2667, 1193), (2587, 1108, 2613, 1122), (2623, 1103, 2647, 1113),
+     (2600, 1153, 2640, 1163)),
+    ((2682, 1190, 2780, 1303), (2698, 1227, 2722, 1242), (2730, 1220, 2750, 1233),
+     (2715, 1270, 2750, 1283)),
+]  # fmt: skip
 # The insightface group photo (package_photos.py), 1280x886, drawn by hand on 4x
 # enlargements with a 10 px grid: hairline to chin, cheek to cheek. Tilted lips also get
 # a quadrilateral hugging them ("lips", checked on 8x enlargements): the scorer measures
@@ -197,6 +257,16 @@ def group_truth(m: np.ndarray, role: str = "subject") -> list[dict]:
             "pose": g["pose"], "role": role,
         })  # fmt: skip
     return out
+
+
+def solvay_truth(m: np.ndarray) -> list[dict]:
+    """Faces and eyes only: the lips hide under moustaches at this size, so the mouth
+    boxes (drawn around moustache and mouth) are kept for the overlay, not scored."""
+    return [
+        {"source": "solvay", "face": map_box(m, face), "eyes": [map_box(m, e) for e in eyes],
+         "moustache": map_box(m, mouth), "pose": "frontal", "role": "subject"}
+        for face, *eyes, mouth in SOLVAY_GT
+    ]  # fmt: skip
 
 
 def clip_truth(faces: list[dict], w: int, h: int) -> list[dict]:
@@ -407,7 +477,16 @@ def build() -> list[dict]:
     paste(canvas, s, m)
     add("real_obama3_small", canvas, "real", [real_truth("obama3", m)])
 
-    # 9. Face-free images: scenery, documents, textures, rendered text, tooth-like rows.
+    # 9. A real black-and-white group photo of 29 (faces about 90 px), as shipped and
+    #    enlarged to 12 MP.
+    solvay = photo("solvay")
+    add("solvay", solvay, "group", solvay_truth(affine()))
+    m = affine(BIG[0] / solvay.shape[1])
+    canvas = np.zeros((round(solvay.shape[0] * BIG[0] / solvay.shape[1]), BIG[0], 3), np.uint8)
+    paste(canvas, solvay, m)
+    add("solvay_12mp", canvas, "group", solvay_truth(m))
+
+    # 10. Face-free images: scenery, documents, textures, rendered text, tooth-like rows.
     for i, (n, s) in enumerate(sorted(sc.items())):
         add(f"noface_{n}", s, "noface", [])
         big = cv2.resize(s, (BIG[0], BIG[1]) if i % 4 == 0 else (1600, 1200))
@@ -481,7 +560,8 @@ def write(cases: list[dict], out: Path, check: bool) -> None:
                 cv2.rectangle(overlay, f["face"][:2], f["face"][2:], (0, 255, 0), t)
                 for e in f["eyes"]:
                     cv2.rectangle(overlay, e[:2], e[2:], (255, 0, 0), t)
-                cv2.rectangle(overlay, f["mouth"][:2], f["mouth"][2:], (0, 0, 255), t)
+                mouth = f.get("mouth") or f["moustache"]
+                cv2.rectangle(overlay, mouth[:2], mouth[2:], (0, 0, 255), t)
             scale = 800 / max(image.shape[:2])
             small = cv2.resize(overlay, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             (out / "check").mkdir(exist_ok=True)

@@ -45,7 +45,7 @@ def tiles_needed(stage: FaceStage, colour: bool) -> int:
 
     def count(self, crop, *args):  # type: ignore[no-untyped-def]
         counted.append(1)
-        return []
+        return [], []
 
     FrontalDetector._tile = count  # type: ignore[method-assign]
     try:

@@ -1,13 +1,15 @@
 """Photos that ship inside PyPI packages' source archives, fetched once into a cache.
 
-scikit-image and matplotlib ship one face each. Two source archives on PyPI carry real
-photos the detector meets in clinics:
+scikit-image and matplotlib ship one face each. Three source archives on PyPI carry real
+photos of the kinds the detector meets in clinics:
 
 - insightface's: a group photo (six people at a card table: frontal, tilted and
   three-quarter faces in warm indoor light against a skin-coloured wall);
 - face_recognition's test images: official portraits of two US presidents (public
   domain), one with dark skin, as a head-and-shoulders shot, two crops that cut
-  through the face at the frame edge, and two full-length shots.
+  through the face at the frame edge, and two full-length shots;
+- scrfd's: the 1927 Solvay conference photo (public domain), 29 people in black and
+  white, faces about 90 px wide in 3000x2171, some half hidden behind a neighbour.
 
 Each archive and each photo is pinned by sha256, like the models. Only the dev set
 uses them, so the tests never need the network.
@@ -38,6 +40,11 @@ ARCHIVES = {
         "file": "face_recognition-1.3.0.tar.gz",
         "sha256": "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
     },
+    "scrfd": {
+        "requirement": "scrfd==0.3.0",
+        "file": "scrfd-0.3.0.tar.gz",
+        "sha256": "35855c664d565492aab0068f1c64b4957a15ca6cd106b9c8b1642d67cfeeb5fc",
+    },
 }
 # name: (archive, member, sha256)
 PHOTOS = {
@@ -49,6 +56,8 @@ PHOTOS = {
               "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c"),
     "obama3": ("face_recognition", "face_recognition-1.3.0/tests/test_images/obama3.jpg",
                "76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3"),
+    "solvay": ("scrfd", "scrfd-0.3.0/images/solvay_conference_1927.jpg",
+               "ae76a5be54f53cca50074a0d1ac8653187154d264fc58ed928e1b92c27e17e2a"),
 }  # fmt: skip
 
 
