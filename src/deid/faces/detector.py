@@ -136,10 +136,18 @@ def _forget(key: int, ref: weakref.ref) -> None:
 
 
 def resize(image: np.ndarray, scale: float) -> np.ndarray:
-    """Area-averaged reduction; large factors first skip pixels (2x cheaper at 12 MP and
-    still 2+ source pixels averaged per output pixel, so no visible aliasing)."""
+    """Reduction without aliasing, at the least cost for the factor.
+
+    Below a factor of 2, bilinear sampling already mixes every source pixel into an
+    output pixel, and OpenCV's area reduction by a fractional factor is five times
+    slower (25 ms instead of 5 ms for 12 MP to two thirds). Larger factors are
+    area-averaged, first skipping pixels (2x cheaper at 12 MP and still 2+ source pixels
+    averaged per output pixel, so no visible aliasing).
+    """
     h, w = image.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if scale > 0.5:
+        return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
     step = int(1 / (2 * scale))
     if step >= 2:
         image = image[::step, ::step]

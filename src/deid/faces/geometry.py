@@ -6,6 +6,7 @@ later step works the same for a tilted head, a sideways photo or a mirrored prof
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -42,7 +43,8 @@ class Detection:
     def corners(self) -> np.ndarray:
         return rotated_rect(self.center, self.width, self.height, self.angle)
 
-    def bounds(self) -> tuple[float, float, float, float]:
+    @functools.cached_property
+    def _bounds(self) -> tuple[float, float, float, float]:
         pts = self.corners()
         return (
             float(pts[:, 0].min()),
@@ -50,6 +52,10 @@ class Detection:
             float(pts[:, 0].max()),
             float(pts[:, 1].max()),
         )
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Axis-aligned bounds; computed once (merging compares every pair of candidates)."""
+        return self._bounds
 
     def box(self, width: int, height: int) -> Box:
         x0, y0, x1, y1 = self.bounds()
