@@ -57,6 +57,7 @@ REFINE_MIN_SCORE = 0.5
 # scores a face highest with about this much around it (a hard grey face in a 1927
 # group photo: 0.24 at 3x, 0.65 at 4x, 0.87 at 6x).
 RECENTRE_CONTEXT = 6.0
+WEAK_MIN_FRACTION = 0.6  # of min_face_px: smaller weak hits are tile noise (the stage drops them)
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,9 @@ class FrontalDetector:
         weak = [
             d
             for d in dedupe(weak)
-            if all(overlap(d, f) < 0.3 for f in found) and not _inside_any(d.center, heads)
+            if d.width >= WEAK_MIN_FRACTION * plan.min_face_px
+            and all(overlap(d, f) < 0.3 for f in found)
+            and not _inside_any(d.center, heads)
         ]
         if weak:
 
@@ -362,10 +365,18 @@ class FrontalDetector:
         x1, y1 = min(w, int(cx + half)), min(h, int(cy + half))
         if min(x1 - x0, y1 - y0) < 16:
             return None
-        scale = min(1.0, TILE_SIDE / max(x1 - x0, y1 - y0))
-        crop = image[y0:y1, x0:x1]
-        if scale < 1.0:
-            size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        # Crop from the frame's shared reduced copies (halvings of one another) nearest
+        # the model's size: a large crop resampled from full resolution would cost more
+        # than the detector call.
+        factor = 1 << max(0, int(max(x1 - x0, y1 - y0) // TILE_SIDE).bit_length() - 1)
+        x0, y0 = x0 // factor * factor, y0 // factor * factor
+        crop = reduced(image, factor)[y0 // factor : y1 // factor, x0 // factor : x1 // factor]
+        if min(crop.shape[:2]) < 16:
+            return None
+        scale = min(1.0, TILE_SIDE / max(crop.shape[:2])) / factor
+        if scale * factor < 1.0:
+            size = (max(1, round(crop.shape[1] * scale * factor)),
+                    max(1, round(crop.shape[0] * scale * factor)))  # fmt: skip
             crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
         model = self._free.get()
         try:
