@@ -21,7 +21,7 @@ from skimage.metrics import structural_similarity
 
 from deid import redact
 from deid.config import Config
-from deid.faces.detector import overlap
+from deid.faces.merge import overlap
 from deid.models import ModelStore
 from deid.stages import REGISTRY
 from deid.stages.base import Context
@@ -420,7 +420,7 @@ def scene(kind: str, size: tuple[int, int] = (1600, 1200), seed: int = 3) -> np.
 
 
 def gate_for(image: np.ndarray):
-    from deid.faces.detector import TileGate
+    from deid.faces.gate import TileGate
 
     image = np.ascontiguousarray(image)
     image.setflags(write=False)

@@ -3,21 +3,19 @@
 BlazeFace sees a letterboxed 128/192 px square, so a face must be roughly 1/12 of
 the picture it is given to be found. The whole frame (downscaled) finds large faces;
 rotated copies find faces in sideways or upside-down photos; a pyramid of
-overlapping tiles finds faces down to ``min_face_px`` in 12 MP photos. Duplicates
-from the passes are merged, keeping the best-scored candidate.
+overlapping tiles finds faces down to ``min_face_px`` in 12 MP photos (duplicates are
+merged by ``merge.py``).
 
 Tiles are most of the stage's cost (about 2.5 ms of model time each, ~170 for a busy
 colour 12 MP frame): tiles inside heads already found, and tiles with no contrast or
-(in colour) no skin tone, are skipped; the rest run on one detector graph per thread.
+(in colour) no skin tone, are skipped (``gate.py``); the rest run on one detector graph
+per thread.
 """
 
 from __future__ import annotations
 
 import math
 import queue
-import threading
-import weakref
-from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
@@ -25,7 +23,10 @@ import cv2
 import numpy as np
 
 from .blazeface import BlazeFace, RawDetection
+from .gate import TileGate, has_colour
 from .geometry import LEFT_EYE, RIGHT_EYE, Detection
+from .merge import dedupe, overlap
+from .working_copy import downscale, reduced, resize
 
 WORK_SIDE = 640  # whole-frame pass (at least this): plenty for a model that sees 192 px
 TILE_SIDE = 192  # the full-range model input: larger tiles are only shrunk again
@@ -42,12 +43,6 @@ ROTATED_MIN_SCORE = 0.7
 # Hundreds of tiles give hundreds of chances for a texture to score just above 0.5;
 # real faces in tiles score 0.7 and up on the dev set.
 TILE_MIN_SCORE = 0.6
-GATE_SIDE = 1000  # maps that decide which tiles are worth a detector call
-MIN_CONTRAST = 24  # grey levels across 3 px; any eye or hairline in a face exceeds it
-SKIN_MIN_CR = 3  # red chroma above neutral: every skin tone has it, grey does not
-DARK_LUMA = 40  # below this, chroma shrinks: a faint red may be skin in shadow
-NEUTRAL_CHROMA = 6  # |Cr|+|Cb| of a colourless pixel, JPEG and sensor noise included
-COLOURLESS_TILE = 0.95  # a tile this colourless is a black-and-white picture
 REFINE_CONTEXT = 3.0  # crop side / face size when a face's keypoints are found again
 # The hit that replaces a face's keypoints must be a confident one: the tile graphs also
 # report weak hits, and a weak upright hit on a sideways face has keypoints a mesh can
@@ -66,188 +61,6 @@ class PassPlan:
     small_faces: bool
     min_face_px: int
     gate_tiles: bool
-
-
-_CACHE: dict[int, tuple[weakref.ref, dict[int, np.ndarray]]] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def downscale(image: np.ndarray, long_side: float) -> tuple[np.ndarray, float]:
-    """Reduced copy with a long side of ``long_side`` to twice that (the image itself if
-    already smaller), and its scale.
-
-    The reduction factor is a whole number: OpenCV's area reduction by a whole factor is
-    ten times faster than by a fractional one (1.5 ms instead of 13 ms for 12 MP to
-    half), and the copies derive from each other. Detection, the tiles, the gate, the
-    cascades, the mesh and verification all ask for a few working copies of one
-    read-only frame; they are computed once per frame and forgotten with it (weak
-    reference).
-    """
-    h, w = image.shape[:2]
-    factor = int(max(h, w) // max(1.0, long_side))
-    if factor <= 1:
-        return image, 1.0
-    return reduced(image, factor), 1.0 / factor
-
-
-def reduced(image: np.ndarray, factor: int) -> np.ndarray:
-    """``image`` area-reduced by the whole number ``factor`` (right and bottom pixels that
-    do not fill a block are dropped, so coordinates map back by exactly ``factor``)."""
-    if factor <= 1:
-        return image
-    if image.flags.writeable:  # pixels may still change: no caching
-        return _reduce(image, factor)
-    key = id(image)
-    with _CACHE_LOCK:
-        entry = _CACHE.get(key)
-        cached = entry[1] if entry is not None and entry[0]() is image else {}
-        if factor in cached:
-            return cached[factor]
-        # Reduce from the smallest cached copy whose factor divides this one.
-        divisors = [k for k in cached if factor % k == 0]
-    if divisors:
-        base = max(divisors)
-        work = _reduce(cached[base], factor // base)
-    elif factor % 2 == 0 and factor > 2:
-        work = _reduce(reduced(image, 2), factor // 2)  # half size first: the other copies
-    else:
-        work = _reduce(image, factor)
-    with _CACHE_LOCK:
-        entry = _CACHE.get(key)
-        if entry is None or entry[0]() is not image:
-            ref = weakref.ref(image, lambda _r, k=key: _forget(k, _r))
-            entry = (ref, {})
-            _CACHE[key] = entry
-        entry[1][factor] = work
-    return work
-
-
-def _reduce(image: np.ndarray, factor: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    nh, nw = max(1, h // factor), max(1, w // factor)
-    block = image[: nh * factor, : nw * factor]
-    return cv2.resize(block, (nw, nh), interpolation=cv2.INTER_AREA)
-
-
-def _forget(key: int, ref: weakref.ref) -> None:
-    with _CACHE_LOCK:
-        entry = _CACHE.get(key)
-        if entry is not None and entry[0] is ref:
-            del _CACHE[key]
-
-
-def resize(image: np.ndarray, scale: float) -> np.ndarray:
-    """Reduction without aliasing, at the least cost for the factor.
-
-    Below a factor of 2, bilinear sampling already mixes every source pixel into an
-    output pixel, and OpenCV's area reduction by a fractional factor is five times
-    slower (25 ms instead of 5 ms for 12 MP to two thirds). Larger factors are
-    area-averaged, first skipping pixels (2x cheaper at 12 MP and still 2+ source pixels
-    averaged per output pixel, so no visible aliasing).
-    """
-    h, w = image.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if scale > 0.5:
-        return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-    step = int(1 / (2 * scale))
-    if step >= 2:
-        image = image[::step, ::step]
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-def skin_map(rgb: np.ndarray) -> np.ndarray | None:
-    """Boolean map of pixels that may be skin, or ``None`` when the image has no colour.
-
-    Skin of every tone has red chroma above neutral and blue chroma at or below it
-    (tones differ mostly in brightness); the range is wide enough for warm and cool
-    white balance; in the dark, where chroma shrinks, a trace of red is enough.
-    Neutral grey is not skin: that is what lets a grey backdrop
-    or a wall be skipped. Used only to skip tiles that cannot contain a face and to
-    filter cascade hits, never to accept a face.
-    """
-    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
-    cr, cb = ycc[..., 1].astype(np.int16) - 128, ycc[..., 2].astype(np.int16) - 128
-    if float(np.mean(np.abs(cr) + np.abs(cb))) < 3.0:
-        return None
-    skin = (cr >= SKIN_MIN_CR) & (cr <= 52) & (cb >= -58) & (cb <= 7)
-    # In the dark, chroma shrinks toward neutral: a dark face is barely red.
-    skin |= (ycc[..., 0] < DARK_LUMA) & (cr >= 1) & (cb <= 0)
-    kernel = np.ones((5, 5), np.uint8)
-    return cv2.dilate(skin.astype(np.uint8), kernel) > 0
-
-
-def has_colour(image: np.ndarray) -> bool:
-    return skin_map(downscale(image, GATE_SIDE)[0]) is not None
-
-
-def neutral_map(rgb: np.ndarray) -> np.ndarray:
-    """Pixels without colour: a region made only of these is a black-and-white picture
-    (a scanned print, a grey panel in a composite), where skin tone says nothing."""
-    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
-    cr, cb = ycc[..., 1].astype(np.int16) - 128, ycc[..., 2].astype(np.int16) - 128
-    return (np.abs(cr) + np.abs(cb)) < NEUTRAL_CHROMA
-
-
-def _count(integral: np.ndarray, window: tuple[int, int, int, int]) -> float:
-    x0, y0, x1, y1 = window
-    return float(integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0])
-
-
-@dataclass(frozen=True, eq=False)
-class TileGate:
-    """Integral images of the gate maps of one frame, computed once on a reduced copy.
-
-    A tile is worth a detector call when it holds at least a small face's worth of
-    contrast (eyes, brows and hairline always have it; plain backdrops, black borders
-    and blown-out skies do not) and, in colour, of skin-toned pixels. A tile made almost
-    only of colourless pixels is judged on contrast alone: a black-and-white picture
-    inside a colour image can show a face. Pixels inside the heads of faces already
-    found count for nothing: those heads are obscured whole.
-    """
-
-    scale: float
-    contrast: np.ndarray
-    skin: np.ndarray | None
-    neutral: np.ndarray | None
-
-    @classmethod
-    def build(cls, image: np.ndarray, heads: list[np.ndarray]) -> TileGate:
-        small, scale = downscale(image, GATE_SIDE)
-        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-        contrast = cv2.dilate((grad >= MIN_CONTRAST).astype(np.uint8), np.ones((5, 5), np.uint8))
-        outside = np.ones(gray.shape, np.uint8)
-        for head in heads:
-            cv2.fillPoly(outside, [np.round(np.asarray(head) * scale).astype(np.int32)], 0)
-        skin = skin_map(small)
-        return cls(
-            scale=scale,
-            contrast=cv2.integral(contrast & outside),
-            skin=None if skin is None else cv2.integral(skin.astype(np.uint8) & outside),
-            neutral=None if skin is None else cv2.integral(neutral_map(small).astype(np.uint8)),
-        )
-
-    def passes(self, box: tuple[float, float, float, float], min_face: float) -> bool:
-        """``box`` (left, top, right, bottom) and ``min_face`` in full-resolution pixels."""
-        window = self._window(box)
-        needed = max(2.0, 0.15 * (min_face * self.scale) ** 2)
-        if _count(self.contrast, window) < needed:
-            return False
-        if self.skin is None or self.neutral is None:
-            return True  # no colour in the image: contrast is all there is to go on
-        x0, y0, x1, y1 = window
-        if _count(self.neutral, window) >= COLOURLESS_TILE * max(1, (x1 - x0) * (y1 - y0)):
-            return True
-        return _count(self.skin, window) >= needed
-
-    def _window(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-        ih, iw = self.contrast.shape[0] - 1, self.contrast.shape[1] - 1
-        left, top, right, bottom = box
-        f = self.scale
-        return (
-            min(iw, int(left * f)), min(ih, int(top * f)),
-            min(iw, math.ceil(right * f)), min(ih, math.ceil(bottom * f)),
-        )  # fmt: skip
 
 
 class FrontalDetector:
@@ -501,44 +314,3 @@ def _to_detection(
         keypoints=kps,
         pass_angle=pass_angle,
     )
-
-
-def overlap(a: Detection, b: Detection) -> float:
-    """Intersection over the smaller box: catches a face found whole and in part."""
-    ax0, ay0, ax1, ay1 = a.bounds()
-    bx0, by0, bx1, by1 = b.bounds()
-    iw = max(0.0, min(ax1, bx1) - max(ax0, bx0))
-    ih = max(0.0, min(ay1, by1) - max(ay0, by0))
-    smaller = min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
-    return iw * ih / smaller if smaller > 0 else 0.0
-
-
-def merge(candidates: Iterable[Detection], threshold: float = 0.4) -> list[Detection]:
-    """Greedy suppression: best score first, keypoint-bearing candidates preferred."""
-    # Scores are bucketed so that among near-equal candidates a whole-frame pass beats a
-    # tile (tiles see faces off-centre) and then the larger box (the whole face) wins.
-    ordered = sorted(
-        candidates,
-        key=lambda d: (
-            d.keypoints is not None,
-            round(d.score, 1),
-            "tile" not in d.detector,
-            d.size,
-        ),
-        reverse=True,
-    )
-    kept: list[Detection] = []
-    for cand in ordered:
-        if all(overlap(cand, k) < threshold for k in kept):
-            kept.append(cand)
-    return kept
-
-
-def dedupe(candidates: Iterable[Detection]) -> list[Detection]:
-    """Drop near-copies (same place, similar size) from the several passes, keeping the
-    best; unlike ``merge`` it never lets a large box swallow smaller ones."""
-    kept: list[Detection] = []
-    for cand in sorted(candidates, key=lambda d: (round(d.score, 1), d.size), reverse=True):
-        if all(overlap(cand, k) < 0.6 or not 0.67 <= cand.size / k.size <= 1.5 for k in kept):
-            kept.append(cand)
-    return kept

@@ -16,8 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .detector import WORK_SIDE, downscale, resize
+from .detector import WORK_SIDE
 from .geometry import LEFT_EYE, MOUTH, RIGHT_EYE, Detection, axes
+from .working_copy import downscale, resize
 
 INPUT = 192
 CROP_SCALE = 1.5

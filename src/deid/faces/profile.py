@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 
 from ..types import Box
-from .detector import downscale, neutral_map, skin_map
+from .gate import neutral_map, skin_map
 from .geometry import Detection
+from .working_copy import downscale
 
 # Side views in clinical sets are portraits (the head fills much of the frame), and
 # small faces are the tile pass's job; limiting the cascade to faces of at least

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from ..types import Box, Edit, Reason, StageResult
 from .analyze import STAGE, Face, check_mesh, eye_boxes, eyes_in_frame, method_size
-from .detector import merge, overlap
 from .finding import FaceFinding
 from .geometry import Detection
+from .merge import merge, overlap
 from .obscure import box_covered, edit_for, head_polygon
 
 if TYPE_CHECKING:

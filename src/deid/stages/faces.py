@@ -19,9 +19,10 @@ from ..config import FaceConfig
 from ..errors import ConfigError
 from ..faces.analyze import Face, check_mesh, decide, eyes_in_frame
 from ..faces.blazeface import BlazeFace
-from ..faces.detector import FrontalDetector, PassPlan, dedupe, merge, overlap
+from ..faces.detector import FrontalDetector, PassPlan
 from ..faces.geometry import Detection
 from ..faces.landmarks import FaceMesh, Mesh
+from ..faces.merge import dedupe, merge, overlap
 from ..faces.obscure import head_polygon
 from ..faces.profile import CascadeDetector
 from ..faces.verify import verify_faces
