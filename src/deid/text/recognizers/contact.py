@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .base import ADDRESS, EMAIL, PHONE, Match, Recognizer, digits_fixed
+from .base import ADDRESS, EMAIL, PHONE, Pattern, PatternRecognizer
 
 _TW_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)886[\s-]?|0)9\d{2}[\s.-]?\d{3}[\s.-]?\d{3}(?!\d)")
 _TW_LANDLINE = re.compile(
@@ -19,39 +19,34 @@ _US = re.compile(
 )
 
 
-class TaiwanMobile(Recognizer):
+class TaiwanMobile(PatternRecognizer):
     name = "tw_mobile"
     category = PHONE
+    patterns = (Pattern(_TW_MOBILE, 0.9),)
+    fix_digits = True
 
-    def find(self, text: str, before: str = "") -> list[Match]:
-        return self._regex(_TW_MOBILE, digits_fixed(text), 0.9)
 
-
-class TaiwanLandline(Recognizer):
+class TaiwanLandline(PatternRecognizer):
     name = "tw_landline"
     category = PHONE
+    patterns = (Pattern(_TW_LANDLINE, 0.8),)
+    fix_digits = True
 
-    def find(self, text: str, before: str = "") -> list[Match]:
-        return self._regex(_TW_LANDLINE, digits_fixed(text), 0.8)
 
-
-class UsPhone(Recognizer):
+class UsPhone(PatternRecognizer):
     name = "us_phone"
     category = PHONE
-
-    def find(self, text: str, before: str = "") -> list[Match]:
-        return self._regex(_US, digits_fixed(text), 0.8)
+    patterns = (Pattern(_US, 0.8),)
+    fix_digits = True
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+\s?@\s?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
-class Email(Recognizer):
+class Email(PatternRecognizer):
     name = "email"
     category = EMAIL
-
-    def find(self, text: str, before: str = "") -> list[Match]:
-        return self._regex(_EMAIL, text, 0.95)
+    patterns = (Pattern(_EMAIL, 0.95),)
 
 
 _C = r"[\u4e00-\u9fff]"
@@ -76,22 +71,17 @@ _US_STREET_LOOSE = re.compile(rf"(?<!\d)\d{{3,6}}\s+(?:[A-Z][a-z]+\s+){{1,2}}[A-
 _US_CITY_LINE = re.compile(r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)*,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 
 
-class TaiwanAddress(Recognizer):
+class TaiwanAddress(PatternRecognizer):
     name = "tw_address"
     category = ADDRESS
-
-    def find(self, text: str, before: str = "") -> list[Match]:
-        found = self._regex(_TW_ADDRESS, text, 0.9)
-        found += self._regex(_TW_DISTRICT, text, 0.6)
-        return found
+    patterns = (Pattern(_TW_ADDRESS, 0.9), Pattern(_TW_DISTRICT, 0.6))
 
 
-class UsAddress(Recognizer):
+class UsAddress(PatternRecognizer):
     name = "us_address"
     category = ADDRESS
-
-    def find(self, text: str, before: str = "") -> list[Match]:
-        found = self._regex(_US_STREET, text, 0.85)
-        found += self._regex(_US_STREET_LOOSE, text, 0.6)
-        found += self._regex(_US_CITY_LINE, text, 0.85)
-        return found
+    patterns = (
+        Pattern(_US_STREET, 0.85),
+        Pattern(_US_STREET_LOOSE, 0.6),
+        Pattern(_US_CITY_LINE, 0.85),
+    )

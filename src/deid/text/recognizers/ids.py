@@ -13,6 +13,8 @@ from .base import (
     RESIDENT_ID,
     SSN,
     Match,
+    Pattern,
+    PatternRecognizer,
     Recognizer,
     digits_fixed,
 )
@@ -78,17 +80,13 @@ _NHI_LABEL = re.compile(
 _NHI_GROUPED = re.compile(r"(?<!\d)(\d{4}[\s-]\d{4}[\s-]\d{4})(?![\d-])")
 
 
-class NhiCardNumber(Recognizer):
+class NhiCardNumber(PatternRecognizer):
     """全民健保卡號: twelve digits, printed in groups of four on the card."""
 
     name = "tw_nhi_card"
     category = HEALTH_PLAN_ID
-
-    def find(self, text: str, before: str = "") -> list[Match]:
-        fixed = digits_fixed(text)
-        found = self._regex(_NHI_LABEL, fixed, 0.95, group=1)
-        found += self._regex(_NHI_GROUPED, fixed, 0.7, group=1)
-        return found
+    patterns = (Pattern(_NHI_LABEL, 0.95, group=1), Pattern(_NHI_GROUPED, 0.7, group=1))
+    fix_digits = True
 
 
 _CHART_LABEL = (
@@ -119,19 +117,18 @@ class ChartNumber(Recognizer):
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)(\d{3})([-\s])(?!00)\d{2}\2(?!0000)\d{4}(?![\d-])")
 
 
-class UsSsn(Recognizer):
+class UsSsn(PatternRecognizer):
     name = "us_ssn"
     category = SSN
-
-    def find(self, text: str, before: str = "") -> list[Match]:
-        return self._regex(_SSN, digits_fixed(text), 0.9)
+    patterns = (Pattern(_SSN, 0.9),)
+    fix_digits = True
 
 
 _LONG_DIGITS = re.compile(r"(?<![\d])(\d{7,})(?!\d)")
 _LETTERS_DIGITS = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d{6,})(?![A-Za-z0-9])")
 
 
-class LongIdentifier(Recognizer):
+class LongIdentifier(PatternRecognizer):
     """Long digit runs and letter+digit codes with no label.
 
     A national ID with one misread digit fails its checksum; it is still an
@@ -141,9 +138,5 @@ class LongIdentifier(Recognizer):
 
     name = "long_identifier"
     category = IDENTIFIER
-
-    def find(self, text: str, before: str = "") -> list[Match]:
-        fixed = digits_fixed(text)
-        return self._regex(_LONG_DIGITS, fixed, 0.6, group=1) + self._regex(
-            _LETTERS_DIGITS, fixed, 0.6, group=1
-        )
+    patterns = (Pattern(_LONG_DIGITS, 0.6, group=1), Pattern(_LETTERS_DIGITS, 0.6, group=1))
+    fix_digits = True
