@@ -52,7 +52,9 @@ REFINE_MIN_SCORE = 0.5
 # scores a face highest with about this much around it (a hard grey face in a 1927
 # group photo: 0.24 at 3x, 0.65 at 4x, 0.87 at 6x).
 RECENTRE_CONTEXT = 6.0
-WEAK_MIN_FRACTION = 0.6  # of min_face_px: smaller weak hits are tile noise (the stage drops them)
+# Candidates narrower than this part of ``min_face_px`` are tile noise, far below the
+# size searched for: nothing identifiable (detector boxes are tighter than the face).
+MIN_FACE_FRACTION = 0.6
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class FrontalDetector:
         weak = [
             d
             for d in dedupe(weak)
-            if d.width >= WEAK_MIN_FRACTION * plan.min_face_px
+            if d.width >= MIN_FACE_FRACTION * plan.min_face_px
             and all(overlap(d, f) < 0.3 for f in found)
             and not _inside_any(d.center, heads)
         ]
@@ -186,11 +188,11 @@ class FrontalDetector:
         crop = reduced(image, factor)[y0 // factor : y1 // factor, x0 // factor : x1 // factor]
         if min(crop.shape[:2]) < 16:
             return None
-        scale = min(1.0, TILE_SIDE / max(crop.shape[:2])) / factor
-        if scale * factor < 1.0:
-            size = (max(1, round(crop.shape[1] * scale * factor)),
-                    max(1, round(crop.shape[0] * scale * factor)))  # fmt: skip
+        shrink = min(1.0, TILE_SIDE / max(crop.shape[:2]))  # the rest of the way to the model
+        if shrink < 1.0:
+            size = (max(1, round(crop.shape[1] * shrink)), max(1, round(crop.shape[0] * shrink)))
             crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        scale = shrink / factor
         model = self._free.get()
         try:
             raws = model.detect(np.ascontiguousarray(crop))

@@ -66,8 +66,9 @@ class CascadeDetector:
         """Hits on the whole frame, or only inside ``regions`` (full-resolution boxes).
 
         A region is searched on the same working copy and with the same window sizes as
-        the whole frame, so it finds what a whole-frame run finds there, for the cost
-        of the region alone.
+        the whole frame, so it finds what a whole-frame run finds there (boxes may move
+        by a few pixels: a crop's pyramid rounds differently), for the cost of the region
+        alone.
         """
         work, scale = downscale(image, self.work_side)
         # No histogram equalisation: the cascade normalises each window's contrast itself,
@@ -123,17 +124,15 @@ def _work_windows(
          min(width, int(np.ceil(r.right * scale))), min(height, int(np.ceil(r.bottom * scale)))]
         for r in regions
     ]  # fmt: skip
-    joined = True
-    while joined:
-        joined = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del boxes[j]
-                    joined = True
-                    break
-            if joined:
-                break
-    return [(a, b, c, d) for a, b, c, d in boxes if c > a and d > b]
+    merged: list[list[int]] = []
+    for box in boxes:
+        while hit := next((m for m in merged if _touch(m, box)), None):
+            merged.remove(hit)  # absorbed, and the union may now touch another
+            box = [min(hit[0], box[0]), min(hit[1], box[1]),
+                   max(hit[2], box[2]), max(hit[3], box[3])]  # fmt: skip
+        merged.append(box)
+    return [(a, b, c, d) for a, b, c, d in merged if c > a and d > b]
+
+
+def _touch(a: list[int], b: list[int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

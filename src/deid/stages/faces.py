@@ -19,7 +19,7 @@ from ..config import FaceConfig
 from ..errors import ConfigError
 from ..faces.analyze import Face, check_mesh, decide, eyes_in_frame
 from ..faces.blazeface import BlazeFace
-from ..faces.detector import FrontalDetector, PassPlan
+from ..faces.detector import MIN_FACE_FRACTION, FrontalDetector, PassPlan
 from ..faces.geometry import Detection
 from ..faces.landmarks import FaceMesh, Mesh
 from ..faces.merge import dedupe, merge, overlap
@@ -41,7 +41,6 @@ CASCADE_MIN_PRESENCE = 0.8
 MESH_VETO = 0.5
 MESH_VETO_SURE = 0.05
 SURE_SCORE = 0.9
-MIN_FACE_FRACTION = 0.6  # detector boxes are tighter than the whole face
 RETRY_MIN_PRESENCE = 0.9  # an upright retry must be confident (animal faces score mid-range)
 KNOWN_OVERLAP = 0.3  # a cascade hit this much on a BlazeFace face is that face
 # Tile hits from this score up (below the tiles' own threshold, or cut by a tile edge)
