@@ -2,8 +2,8 @@
 
 The crop is rotated upright by the eye line and sized 1.5x the detector box, the
 way the model was trained, so tilted and sideways faces get the same accuracy as
-upright ones. OpenCV's classic DNN engine exposes both model outputs: the points
-and the face-presence logit, which rejects crops that hold no face.
+upright ones. Both model outputs are read: the points and the face-presence
+logit, which rejects crops that hold no face.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Mesh:
 
 class FaceMesh:
     def __init__(self, model_path: Path) -> None:
-        self._net = cv2.dnn.readNetFromTFLite(str(model_path), engine=cv2.dnn.ENGINE_CLASSIC)
+        self._net = read_tflite(model_path)
         names = self._net.getUnconnectedOutLayersNames()
         self._points_out = next(n for n in names if n == "conv2d_21")
         self._score_out = next(n for n in names if n == "conv2d_31")
@@ -68,6 +68,29 @@ class FaceMesh:
         homog = np.hstack([pts, np.ones((468, 1))])
         presence = 1.0 / (1.0 + math.exp(-float(np.clip(logit.ravel()[0], -50, 50))))
         return Mesh(points=homog @ to_image.T, presence=presence)
+
+
+# OpenCV's engine names have changed between releases (4.10 and 5.0 have
+# ENGINE_CLASSIC; 5.1 renamed them ENGINE_OPENCV / ENGINE_ORT, and its TFLite importer
+# only supports AUTO and OPENCV). The names are looked up, never assumed, so the next
+# rename degrades to the release's own default instead of crashing every user.
+ENGINE_PREFERENCE = ("ENGINE_CLASSIC", "ENGINE_OPENCV")
+
+
+def tflite_engine() -> tuple[str, int] | None:
+    """The DNN engine this cv2 offers that runs TFLite graphs with every output exposed."""
+    for name in ENGINE_PREFERENCE:
+        value = getattr(cv2.dnn, name, None)
+        if isinstance(value, int):
+            return name, value
+    return None
+
+
+def read_tflite(model_path: Path) -> cv2.dnn.Net:
+    engine = tflite_engine()
+    if engine is None:
+        return cv2.dnn.readNetFromTFLite(str(model_path))
+    return cv2.dnn.readNetFromTFLite(str(model_path), engine=engine[1])
 
 
 def _upright_crop(
