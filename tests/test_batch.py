@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,17 @@ def test_worker_pool_gives_the_same_outputs(folder: Path, tmp_path: Path) -> Non
     two = {p.relative_to(tmp_path / "two"): p.read_bytes()
            for p in (tmp_path / "two" / "images").rglob("*") if p.is_file()}  # fmt: skip
     assert one == two and len(one) == 3
+
+    def reports(root: Path) -> dict[str, dict]:
+        found = {}
+        for p in (root / "reports").rglob("*.json"):
+            report = json.loads(p.read_text("utf-8"))
+            del report["timings_ms"]
+            found[str(p.relative_to(root))] = report
+        return found
+
+    assert reports(tmp_path / "one") == reports(tmp_path / "two")
+    assert multiprocessing.active_children() == []
 
 
 def test_cli_batch_exit_code_and_output(folder: Path, tmp_path: Path, capsys) -> None:

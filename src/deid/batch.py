@@ -1,32 +1,43 @@
-"""Folder processing: walk, resume, worker pool, per-image outputs and a summary.
+"""Folder processing: walk, resume, supervised workers, per-image outputs and a summary.
 
 Inputs are never modified. Every output is written atomically, and an image's
 report is written last, so a crash mid-batch leaves either a complete pair or
 nothing; a rerun skips images whose report shows the same input, settings and a
 written output, and redoes the rest.
+
+A batch never hangs: worker processes are supervised (``workers.py``), so an image
+whose worker dies or runs past ``batch.image_timeout_s`` fails alone (reasons
+``worker_crashed``, ``timeout``) and the batch goes on, while a worker that cannot
+start stops the batch at once with ``WorkerStartError``. In-process runs
+(``workers=1``) get the time limit from ``deadline.py`` as far as it can reach.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import io
 from .config import Config
-from .errors import ConfigError
+from .deadline import Deadline
+from .errors import ConfigError, DeidError, ImageTimeout
+from .models import ModelStore
 from .names import NamePolicy, name_policy
 from .pipeline import Pipeline
+from .report import ImageReport, InputInfo, summarise, validate
 from .review import write_review
+from .stages import resolve as resolve_stage
+from .types import Reason
+from .workers import Supervisor, start_error
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +119,22 @@ def run_batch(
     *,
     config: Config | None = None,
     workers: int = 1,
+    in_process: bool | None = None,
     names: NamePolicy | None = None,
     progress: Callable[[int, int, BatchItem], None] | None = None,
 ) -> BatchSummary:
+    """Process every image under ``in_dir``; see the module docstring.
+
+    ``in_process`` (default: ``workers == 1``) runs the pipeline in this process, for
+    embedding and debugging; otherwise ``workers`` supervised processes do the work,
+    so a crash or a stuck image fails that image only. Raises ``WorkerStartError``
+    (nothing more is processed, no summary is written) when a worker cannot start.
+    """
     config = config or Config()
     src, dst = Path(in_dir), Path(out_dir)
     check_paths(src, dst)
+    in_process = workers <= 1 if in_process is None else in_process
+    store = _preflight(config)
     policy = names or name_policy(_with_name_key(config, dst))
     jobs = _plan(src, policy)
     summary = BatchSummary()
@@ -133,19 +154,12 @@ def run_batch(
         if progress:
             progress(len(summary.items), len(jobs), item)
 
-    if workers <= 1 or len(todo) <= 1:
-        with Pipeline(config) as pipe:
+    if in_process:
+        with _open_pipeline(config, store) as pipe:
             for job in todo:
-                record(_run_job(pipe, job, dst))
-    else:
-        # spawn, not fork: model runtimes start threads, and forking a process that
-        # holds them can deadlock the children.
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init, initargs=(config.to_dict(),),
-        ) as pool:  # fmt: skip
-            for item in pool.map(_worker_run, todo, [str(dst)] * len(todo)):
-                record(item)
+                record(_run_job(pipe, job, dst, limit=config.batch.image_timeout_s))
+    elif todo:
+        _run_supervised(config, dst, todo, max(1, workers), record)
 
     summary.items.sort(key=lambda i: i.report)
     summary.withdrawn = _withdraw_orphans(dst, summary.items)
@@ -153,6 +167,63 @@ def run_batch(
                                                      indent=2).encode("utf-8"))  # fmt: skip
     write_review(dst, [vars(i) for i in summary.items])
     return summary
+
+
+def _preflight(config: Config) -> ModelStore | None:
+    """Fail before any worker starts on what the parent can check cheaply: stage names
+    (plugins imported, not built) and, for the face stage, the model files."""
+    for name in config.stages:
+        resolve_stage(name)
+    if "faces" not in config.stages:
+        return None
+    store = ModelStore(config.models.dir or None)
+    for name in store.manifest:
+        store.path(name)  # ModelError naming the file and the fix
+    return store
+
+
+def _open_pipeline(config: Config, store: ModelStore | None = None) -> Pipeline:
+    """Build the in-process pipeline; an unexpected exception (a broken runtime) becomes
+    the same one-line error a worker process would give, not a traceback."""
+    try:
+        return Pipeline(config, models=store)
+    except DeidError:
+        raise
+    except Exception as exc:
+        raise start_error(exc) from exc
+
+
+def _run_supervised(
+    config: Config, dst: Path, todo: list[_Job], workers: int, record: Callable[[BatchItem], None]
+) -> None:
+    supervisor = Supervisor(
+        min(workers, len(todo)),
+        functools.partial(_worker_pipeline, config.to_dict()),
+        functools.partial(_worker_run, str(dst)),
+        job_timeout=config.batch.image_timeout_s,
+        start_timeout=config.batch.start_timeout_s,
+    )
+    try:
+        for outcome in supervisor.run(todo):
+            if outcome.kind == "done":
+                record(outcome.value)
+            elif outcome.kind == "timeout":
+                record(_fail_job(dst, outcome.job, config, _timeout_reason(outcome.detail)))
+            else:
+                msg = (f"the worker process ended ({outcome.detail}) while processing this "
+                       "image; image not written")  # fmt: skip
+                record(_fail_job(dst, outcome.job, config, Reason("worker_crashed", msg, "batch")))
+    finally:
+        for job in supervisor.stop():
+            # Killed mid-image (the batch is stopping): no half-written file may stay, and
+            # without a report a rerun redoes the image.
+            _remove_job_files(dst, job, report_too=True)
+
+
+def _timeout_reason(limit: str) -> Reason:
+    msg = (f"processing took longer than the {limit} limit (batch.image_timeout_s, --timeout); "
+           "image not written")  # fmt: skip
+    return Reason("timeout", msg, "batch")
 
 
 def _with_name_key(config: Config, dst: Path) -> Config:
@@ -271,8 +342,18 @@ def _withdraw_orphans(dst: Path, items: list[BatchItem]) -> int:
     return removed
 
 
-def _run_job(pipe: Pipeline, job: _Job, dst: Path) -> BatchItem:
-    result = pipe.process(job.source, name=job.masked or job.relpath)
+def _run_job(pipe: Pipeline, job: _Job, dst: Path, limit: float | None = None) -> BatchItem:
+    deadline = Deadline(limit)
+    result = None
+    try:
+        with deadline:
+            result = pipe.process(job.source, name=job.masked or job.relpath)
+    except ImageTimeout:
+        deadline.disarm()  # the alarm may have landed inside the first disarm
+    if deadline.expired or result is None:
+        # Whatever the pipeline returned: a stage may have swallowed the exception and
+        # skipped part of its work.
+        return _fail_job(dst, job, pipe.config, _timeout_reason(f"{limit:g} s"))
     report = result.report
     report.input.path = job.masked or job.relpath
     report.input.path_masked = job.masked is not None
@@ -294,6 +375,43 @@ def _run_job(pipe: Pipeline, job: _Job, dst: Path) -> BatchItem:
                      reasons)  # fmt: skip
 
 
+def _fail_job(dst: Path, job: _Job, config: Config, reason: Reason) -> BatchItem:
+    """A failed report for an image the pipeline could not finish (its worker died or
+    ran out of time): earlier outputs withdrawn and partial files removed, like any
+    other failure."""
+    _remove_job_files(dst, job)
+    try:
+        sha = hashlib.sha256(Path(job.source).read_bytes()).hexdigest()
+    except OSError:
+        sha = None
+    path = job.masked or job.relpath
+    report = ImageReport(
+        status="failed", input=InputInfo(path=path, path_masked=job.masked is not None, sha256=sha),
+        reasons=[reason], stages=list(config.stages), config_digest=config.digest(),
+    )  # fmt: skip
+    report.summary = summarise(report)
+    problems = validate(report.to_dict())
+    if problems:  # a bug here must not pass silently, nor stop the batch
+        log.error("failure report did not validate: %s", "; ".join(problems[:3]))
+    io.write_atomic(dst / _report_rel(job), report.to_json().encode("utf-8"))
+    return BatchItem(path, None, _report_rel(job), "failed", [reason.code])
+
+
+def _remove_job_files(dst: Path, job: _Job, *, report_too: bool = False) -> None:
+    """Remove every output an image may have (either folder, any extension) and the
+    temporary files of writes cut short, so a killed worker leaves nothing behind."""
+    rels = _earlier_outputs(job) | {_report_rel(job)}
+    for rel in sorted(rels):
+        path = dst / rel
+        if path.parent.is_dir():
+            prefix = f".{path.name}."
+            for tmp in path.parent.iterdir():
+                if tmp.name.startswith(prefix) and tmp.name.endswith(".part"):
+                    tmp.unlink(missing_ok=True)
+        if rel != _report_rel(job) or report_too:
+            path.unlink(missing_ok=True)
+
+
 def _with_extension(rel: str, fmt: str) -> str:
     """Keep the name's extension unless it contradicts what was written (a PNG named .jpg)."""
     p = PurePosixPath(rel)
@@ -303,15 +421,14 @@ def _with_extension(rel: str, fmt: str) -> str:
     return rel if p.suffix.lower() in same else str(p.with_suffix(wanted))
 
 
-_WORKER: dict[str, Any] = {}
+def _worker_pipeline(config: dict[str, Any]) -> Pipeline:
+    """Runs in a worker process: the pipeline it keeps for all its images."""
+    return Pipeline(Config.from_mapping(config))
 
 
-def _worker_init(config: dict[str, Any]) -> None:
-    _WORKER["pipe"] = Pipeline(Config.from_mapping(config))
-
-
-def _worker_run(job: _Job, dst: str) -> BatchItem:
-    return _run_job(_WORKER["pipe"], job, Path(dst))
+def _worker_run(dst: str, pipe: Pipeline, job: _Job) -> BatchItem:
+    """Runs in a worker process; its supervisor enforces the time limit by killing it."""
+    return _run_job(pipe, job, Path(dst))
 
 
 __all__ = ["BatchItem", "BatchSummary", "check_paths", "iter_inputs", "run_batch"]

@@ -1,8 +1,9 @@
 """Command line: parse arguments, build a Config, call the library, print PHI-free lines.
 
 Exit codes: 0 every image written (clean or redacted); 1 at least one image needs
-review; 2 at least one image failed; 3 nothing was run (bad arguments, config,
-models or an unsafe output location).
+review; 2 at least one image failed; 3 nothing was run, or a batch stopped because a
+worker could not start (bad arguments, config, models, a broken installation or an
+unsafe output location). Errors are one line, ``deid: error: ...``, never a traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stages", metavar="LIST", help="comma-separated stages to run, in order")
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="deid", description="De-identify clinical photos, offline.")
     parser.add_argument("--version", action="version", version=f"deid {__version__}")
@@ -50,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="de-identify every image under a folder")
     b.add_argument("input_dir")
     b.add_argument("output_dir")
-    b.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    b.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="worker processes; 1 runs in this process (debugging, no crash "
+                        "isolation); default: one worker process")  # fmt: skip
+    b.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                   help="fail an image that takes longer than this "
+                        "(default: batch.image_timeout_s, 600)")  # fmt: skip
     b.add_argument("--overwrite", action="store_true",
                    help="reprocess everything instead of resuming")  # fmt: skip
     b.add_argument("--quiet", action="store_true", help="print only the final counts")
@@ -80,6 +100,8 @@ def load_config(args: argparse.Namespace) -> Config:
         changes["text"] = text
     if getattr(args, "stages", None):
         changes["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
+    if getattr(args, "timeout", None):
+        changes["batch"] = {"image_timeout_s": args.timeout}
     return config.replace(**changes) if changes else config
 
 
@@ -88,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except DeidError as exc:
-        print(f"deid: {exc}", file=sys.stderr)
+        print(f"deid: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except OSError as exc:
         # Only the system's reason: the path may be an input named after a patient.
@@ -154,8 +176,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             tag = " (resumed)" if item.resumed else ""
             print(f"[{n}/{total}] {item.status:<12} {where}{tag}", flush=True)
 
-    summary = run_batch(args.input_dir, out_dir, config=config, workers=args.workers,
-                        progress=progress)  # fmt: skip
+    # Without --workers, one worker process: a crash or a stuck native call then fails
+    # one image instead of ending (or hanging) the batch. --workers 1 stays in-process.
+    workers = args.workers or 1
+    summary = run_batch(args.input_dir, out_dir, config=config, workers=workers,
+                        in_process=args.workers == 1, progress=progress)  # fmt: skip
     counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items())) or "no images"
     print(f"deid batch: {counts}; summary: {out_dir / 'summary.json'}")
     return summary.exit_code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 import types
 import typing
@@ -142,6 +143,23 @@ class TextConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    # A 12 MP photo takes seconds; an image still running after this long is stuck
+    # (a hostile file, a native loop) and is failed with reason "timeout" so the rest
+    # of the batch goes on.
+    image_timeout_s: float = 600.0
+    # A worker that has not loaded its models after this long is broken: the batch
+    # stops with a one-line error rather than waiting for it.
+    start_timeout_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        for key in ("image_timeout_s", "start_timeout_s"):
+            value = getattr(self, key)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{key} must be a positive number of seconds")
+
+
+@dataclass(frozen=True)
 class ModelsConfig:
     # Empty means: $DEID_MODELS_DIR, else the checkout's models/, else the user data dir.
     dir: str = ""
@@ -156,6 +174,7 @@ class Config:
     text: TextConfig = field(default_factory=TextConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Config:
@@ -188,8 +207,13 @@ class Config:
         return Config.from_mapping(merged)
 
     def digest(self) -> str:
-        """Stable short hash recorded in every report, so outputs can be traced to settings."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=True)
+        """Stable short hash recorded in every report, so outputs can be traced to settings.
+
+        The batch section (time limits) changes no output, so it is left out: raising a
+        limit must not make a rerun redo every image.
+        """
+        settings = {k: v for k, v in self.to_dict().items() if k != "batch"}
+        blob = json.dumps(settings, sort_keys=True, ensure_ascii=True)
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -40,3 +40,20 @@ class StageError(DeidError):
     """A pipeline stage could not complete; the image is failed, never written."""
 
     code = "stage_failed"
+
+
+class WorkerStartError(DeidError):
+    """A batch worker could not build its pipeline, so the batch stops at once.
+
+    Start-up failures come from the installation, settings or model files, never from
+    an image, so waiting or retrying cannot help; the message names the cause and the
+    fix in one line.
+    """
+
+    code = "worker_start_failed"
+
+
+class ImageTimeout(DeidError):
+    """An image ran past ``batch.image_timeout_s``; it is failed, never written."""
+
+    code = "timeout"
