@@ -1,13 +1,32 @@
 # Two entry points for a new user: `make demo` and `make test`.
 # Both set up whatever is missing (system packages, virtualenv, pinned models) and
 # are safe to run again; each step is skipped when its stamp is newer than its inputs.
+#
+# Python packages come from requirements/dev.lock: exact versions with sha256 hashes,
+# the set the suite last passed on. `make lock` regenerates it after a change to
+# pyproject.toml or requirements/*.in; `make lock-upgrade` moves every pin to the newest
+# release the ranges allow; `make test-latest` runs the suite on those newest releases
+# in .venv-latest without touching the lock.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMPS := .stamps
+LOCK   := requirements/dev.lock
+RUNTIME_LOCK := requirements/runtime.lock
+LATEST := .venv-latest
+PYTEST_ARGS ?= -q --durations=15
+LINT_PATHS := src tests benchmarks examples models
 
-.PHONY: setup demo test lint bench clean-demo
+# One resolution for Python 3.11+ on every platform (Linux x86_64 and aarch64 included);
+# "fewest" keeps one version of a package for all Python versions where it can, so
+# 3.12+ gets the versions tested on 3.11. rapidocr's opencv-python-headless is excluded
+# (exactly one OpenCV: the opencv-contrib-python mediapipe needs).
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 \
+	--fork-strategy fewest --generate-hashes --excludes requirements/excludes.txt \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+.PHONY: setup demo test test-latest lint lock lock-upgrade bench clean-demo
 .DEFAULT_GOAL := test
 
 setup: $(STAMPS)/system $(STAMPS)/venv $(STAMPS)/models
@@ -17,14 +36,13 @@ $(STAMPS)/system: scripts/system-packages.sh
 	bash scripts/system-packages.sh
 	@touch $@
 
-$(STAMPS)/venv: pyproject.toml
+# Everything from the lock, hash-checked and without dependency resolution (the lock is
+# complete), then the project itself, editable, with the locked build backend.
+$(STAMPS)/venv: $(LOCK) pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	# RapidOCR's metadata asks for a second OpenCV build; its other dependencies are in
-	# pyproject.toml and it runs on the opencv-contrib-python that mediapipe brings.
-	$(BIN)/python -m pip install -q --no-deps rapidocr==3.10.0
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(STAMPS)/models: $(STAMPS)/venv models/manifest.json
@@ -38,13 +56,41 @@ demo: setup
 	@echo "Outputs: examples/output/images  reports: examples/output/reports  summary: examples/output/summary.json"
 
 lint: $(STAMPS)/venv
-	$(BIN)/ruff check src tests benchmarks examples models
-	$(BIN)/ruff format --check src tests benchmarks examples models
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 test: setup
 	$(BIN)/deid models verify
-	$(BIN)/ruff check src tests benchmarks examples models
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerate both locks; works from a fresh clone (only uv is needed, installed from the
+# lock into .venv). dev.lock is resolved first; runtime.lock (what a clean install of the
+# wheel needs, used by tests/test_wheel.py) is its subset, constrained to the same pins.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/uv || { awk '/^uv==/{p=1} p{print} p && !/\\$$/{exit}' $(LOCK) > $(VENV)/uv.req \
+		&& $(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.req; }
+	$(UV_COMPILE) -o $(LOCK) pyproject.toml requirements/rapidocr.in requirements/tools.in --extra dev
+	$(UV_COMPILE) -o $(RUNTIME_LOCK) -c $(LOCK) pyproject.toml requirements/rapidocr.in
+	@echo "Locked: $(LOCK) $(RUNTIME_LOCK); run make test, then commit them."
+
+lock-upgrade:
+	$(MAKE) lock LOCK_ARGS=--upgrade
+
+# The newest releases pyproject.toml's ranges allow (and the newest rapidocr, --no-deps
+# as always), in a separate venv, then the whole suite: the next breaking release is
+# found here first. Prints the versions it got.
+test-latest: $(STAMPS)/system $(STAMPS)/models
+	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	@echo '*' > $(LATEST)/.gitignore  # keeps the venv out of git without touching .gitignore
+	$(LATEST)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(LATEST)/bin/python -m pip install -q --disable-pip-version-check --upgrade --upgrade-strategy eager -e '.[dev]' hatchling editables
+	$(LATEST)/bin/python -m pip install -q --disable-pip-version-check --upgrade --no-deps rapidocr
+	$(LATEST)/bin/python -m pip list --format=freeze --disable-pip-version-check > $(LATEST)/versions.txt
+	@grep -iE '^(opencv|mediapipe|numpy|pillow|onnxruntime|rapidocr|scipy|matplotlib|jsonschema|pytest)[-_a-z]*==' $(LATEST)/versions.txt
+	$(LATEST)/bin/deid models verify
+	$(LATEST)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean-demo:
 	rm -rf examples/input examples/output
