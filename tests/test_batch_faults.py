@@ -137,12 +137,22 @@ def test_initialiser_that_raises_ends_the_batch_at_once(folder: Path, tmp_path: 
     assert _children() <= before
 
 
-def test_cli_start_failure_is_one_line_and_exit_3(folder: Path, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("workers", [[], ["--workers", "1"]], ids=["default", "in-process"])
+def test_cli_start_failure_is_one_line_and_exit_3(
+    folder: Path, tmp_path: Path, capsys, workers: list[str]
+) -> None:
     before, out = _children(), tmp_path / "out"
     started = time.monotonic()
-    # No --workers: the default runs one isolated worker process.
+    # No --workers: the default runs one isolated worker process; 1 runs in-process.
     code = main(
-        ["batch", str(folder), str(out), "--stages", "metadata,batch_faults:broken_runtime"]
+        [
+            "batch",
+            str(folder),
+            str(out),
+            "--stages",
+            "metadata,batch_faults:broken_runtime",
+            *workers,
+        ]
     )
     assert time.monotonic() - started < 20
     err = capsys.readouterr().err
@@ -321,19 +331,44 @@ def test_restarts_that_keep_failing_end_the_batch_with_complete_pairs_only(
     assert _children() <= before
 
 
-def test_ctrl_c_stops_workers_and_exits(folder: Path, tmp_path: Path, faults: Path) -> None:
-    out = tmp_path / "out"
+def _cli_process(folder: Path, out: Path, faults: Path) -> tuple[subprocess.Popen, int]:
+    """``deid batch`` in its own process, once a worker is stuck in slow.jpg: (cli, worker)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "deid.cli", "batch", str(folder), str(out), "--workers", "2",
          "--stages", "metadata,batch_faults:hang"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    deadline = time.monotonic() + 40
+    while not list(faults.glob("*.pid")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid_files = list(faults.glob("*.pid"))
+    if len(pid_files) != 1:
+        proc.kill()
+        pytest.fail(f"no worker reached slow.jpg: {proc.communicate()[1]}")
+    return proc, int(pid_files[0].stem)
+
+
+def _gone(pid: int, within: float) -> bool:
+    end = time.monotonic() + within
+    while _alive(pid) and time.monotonic() < end:
+        time.sleep(0.1)
+    return not _alive(pid)
+
+
+def test_killed_batch_process_takes_its_workers_with_it(
+    folder: Path, tmp_path: Path, faults: Path
+) -> None:
+    proc, worker = _cli_process(folder, tmp_path / "out", faults)
+    proc.kill()  # no chance to clean up: the worker must still not outlive it
+    proc.communicate(timeout=20)
+    assert _gone(worker, 10)
+
+
+def test_ctrl_c_stops_workers_and_exits(folder: Path, tmp_path: Path, faults: Path) -> None:
+    out = tmp_path / "out"
+    proc, worker = _cli_process(folder, out, faults)
     try:
-        deadline = time.monotonic() + 40
-        while not list(faults.glob("*.pid")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        (pid_file,) = faults.glob("*.pid")
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
@@ -342,12 +377,7 @@ def test_ctrl_c_stops_workers_and_exits(folder: Path, tmp_path: Path, faults: Pa
         proc.kill()
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert "interrupted" in err
-    worker = int(pid_file.stem)
-    for _ in range(50):
-        if not _alive(worker):
-            break
-        time.sleep(0.1)
-    assert not _alive(worker)
+    assert _gone(worker, 5)
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
     assert not (out / "images" / "slow.jpg").exists()
 

@@ -21,10 +21,13 @@ instead of looping. A worker that cannot start ends the run with
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
 import pickle
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -130,8 +133,8 @@ class Supervisor:
     def _start(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=_worker_main, args=(child, self.init, self.handle), name="deid-worker",
-            daemon=True,
+            target=_worker_main, args=(child, self.init, self.handle, os.getpid()),
+            name="deid-worker", daemon=True,
         )  # fmt: skip
         process.start()
         child.close()  # only the worker holds its end: its death shows as EOF here
@@ -297,10 +300,38 @@ def _portable(exc: Exception) -> Exception:
     return exc
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the batch process is gone, even mid-image.
+
+    A parent killed outright (SIGKILL, the OOM killer) cannot stop its workers, and a
+    worker stuck in an image would never read the closed pipe. Linux ends the worker
+    with the parent (PR_SET_PDEATHSIG); elsewhere a thread watches the parent id.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # it died before the request took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="deid-parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _worker_main(
-    conn: Connection, init: Callable[[], Any], handle: Callable[[Any, Any], Any]
+    conn: Connection, init: Callable[[], Any], handle: Callable[[Any, Any], Any], parent: int
 ) -> None:
     """Worker process body. Never prints: everything goes back over ``conn``."""
+    _die_with_parent(parent)
     # Ctrl-C reaches the whole process group; the parent owns it and stops workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
