@@ -44,6 +44,8 @@ CASES = [
     ("tw_mobile", "0912345678", "0912345678"),
     ("tw_mobile", "+886 912 345 678", "+886 912 345 678"),
     ("tw_mobile", "0812-345-678", None),
+    ("tw_mobile", "949-750-460", "949-750-460"),  # its leading 0 lost by OCR
+    ("tw_mobile", "949750460", None),
     ("tw_landline", "電話 (02) 2345-6789", "(02) 2345-6789"),
     ("tw_landline", "07-123-4567", "07-123-4567"),
     ("tw_landline", "02 23", None),
@@ -88,6 +90,16 @@ CASES = [
     ("en_name", "Before Treatment", None),
     ("en_name", "Bright Smile Dental", None),
     ("en_name", "After", None),
+    # the value beside a PHI label, whatever its shape
+    ("labelled_value", "病歷號碼 K-77", "K-77"),
+    ("labelled_value", "姓名 陳怡君 Emily Chen", "陳怡君 Emily Chen"),
+    ("labelled_value", "身分證: A12345678", "A12345678"),  # one digit lost by OCR
+    ("labelled_value", "Tel: 2345 678", "2345 678"),
+    ("labelled_value", "DOB 5 May", "5 May"),
+    ("labelled_value", "MRN X9-4 姓名 艾小米", "X9-4"),
+    ("labelled_value", "Name 12", None),  # an English label needs its colon
+    ("labelled_value", "姓名:", None),  # a label alone
+    ("labelled_value", "Before After 術前", None),
     # catch-all identifiers
     ("long_identifier", "A123456788", "A123456788"),
     ("long_identifier", "0012345", "0012345"),
@@ -131,6 +143,15 @@ def test_ocr_lookalikes_inside_numbers_are_read_as_digits() -> None:
     assert all(m.recognizer != "tw_mobile" for m in find_all(spans[1][0]))
     fixed = find_all("病歷號 00l2345")
     assert fixed and fixed[0].recognizer == "chart_number"
+
+
+def test_label_on_the_line_before_or_to_the_left_leads_the_value() -> None:
+    line = "陳怡 術前"
+    spans = [(line[m.start : m.end], m.category.name) for m in find_all(line, "姓名:")]
+    assert ("陳怡 術前", "name") in spans or ("陳怡", "name") in spans
+    assert find_all("0048213 X", "病歷號碼")[0].category.name == "medical_record_number"
+    assert find_all("Before", "Name:") != []
+    assert find_all("Before", "") == []
 
 
 def test_overlapping_matches_become_one_span() -> None:

@@ -18,6 +18,7 @@ from .ids import (
     TaiwanResidentCertificate,
     UsSsn,
 )
+from .labels import LabelledValue
 from .names import ChineseName, EnglishName
 
 REGISTRY: dict[str, type[Recognizer]] = {
@@ -37,6 +38,7 @@ REGISTRY: dict[str, type[Recognizer]] = {
     ChineseName.name: ChineseName,
     EnglishName.name: EnglishName,
     LongIdentifier.name: LongIdentifier,
+    LabelledValue.name: LabelledValue,
 }
 
 

@@ -7,6 +7,9 @@ import re
 from .base import ADDRESS, EMAIL, PHONE, Pattern, PatternRecognizer
 
 _TW_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)886[\s-]?|0)9\d{2}[\s.-]?\d{3}[\s.-]?\d{3}(?!\d)")
+# The leading 0 is the character OCR most often drops at the start of a crop; grouped
+# 3-3-3 digits starting with 9 are still a mobile number.
+_TW_MOBILE_NO_ZERO = re.compile(r"(?<![A-Za-z\d+.-])9\d{2}[\s.-]\d{3}[\s.-]\d{3}(?![\d-])")
 _TW_LANDLINE = re.compile(
     r"(?<![\d+])(?:(?:\+|00)886[\s-]?\(?|\(?0)[2-8]\d{0,2}\)?[\s.-]?\d{3,4}[\s.-]?\d{4}"
     r"(?:\s*(?:#|ext\.?|分機)\s*\d{1,5})?(?!\d)",
@@ -22,7 +25,7 @@ _US = re.compile(
 class TaiwanMobile(PatternRecognizer):
     name = "tw_mobile"
     category = PHONE
-    patterns = (Pattern(_TW_MOBILE, 0.9),)
+    patterns = (Pattern(_TW_MOBILE, 0.9), Pattern(_TW_MOBILE_NO_ZERO, 0.75))
     fix_digits = True
 
 

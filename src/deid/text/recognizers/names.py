@@ -148,6 +148,10 @@ Not Diagnostic Use
 VOCABULARY = frozenset(w.lower() for w in _VOCABULARY_TEXT.split())
 
 
+def _all_vocabulary(words: str) -> bool:
+    return all(w.strip(",.:").lower() in VOCABULARY for w in words.split())
+
+
 def _has_vocabulary(words: str) -> bool:
     parts = [w.strip(",.").lower() for w in words.split()]
     return any(p in VOCABULARY for p in parts)
@@ -158,7 +162,12 @@ class EnglishName(Recognizer):
     category = NAME
 
     def find(self, text: str, before: str = "") -> list[Match]:
-        found = self._regex(_EN_LABEL, text, 0.9, group=1)
+        # "Pt. Name:" is a label, not a patient called Name.
+        found = [
+            m
+            for m in self._regex(_EN_LABEL, text, 0.9, group=1)
+            if not _all_vocabulary(text[m.start : m.end])
+        ]
         found += self._regex(_HONORIFIC, text, 0.85, group=1)
         if _EN_LABEL_ONLY.search(before.strip()):
             found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
