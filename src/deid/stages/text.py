@@ -12,6 +12,7 @@ import threading
 import cv2
 import numpy as np
 
+from .. import redact
 from ..config import TextConfig
 from ..text.detect import Hit, find_hits, read_lines
 from ..text.finding import TextFinding
@@ -23,6 +24,10 @@ from ..types import Box, Edit, Polygon, Reason, StageResult
 from .base import Context
 
 log = logging.getLogger(__name__)
+
+# Rounds of re-reading around what the first pass found (each finds what the last
+# one uncovered); verification is one more such round on the output.
+_REREADS = 2
 
 
 class TextStage:
@@ -58,12 +63,46 @@ class TextStage:
             else:
                 continue
             findings.append(_finding(hit, action, in_oral))
+        # Caption blocks are read once more around what was found, with it masked:
+        # a line the proposals or the OCR got wrong in the crowd of a block is often
+        # read right once its neighbours are gone. This is what verification does on
+        # the output, so the first pass finds what verification would.
+        # (With redact = "all_text" every word is redacted already.)
+        for _ in range(_REREADS if cfg.redact == "phi" else 0):
+            if not edits:
+                break
+            masked = redact.apply(image, edits)
+            new_edits, new_findings = self._reread(masked, context, edits, "redacted")
+            if not new_edits:
+                break
+            edits += new_edits
+            findings += new_findings
         log.debug("text: %d findings, %d edits", len(findings), len(edits))
         return StageResult(
             findings=tuple(findings),
             edits=tuple(edits),
             extra={"ocr": self._version()},
         )
+
+    def _reread(
+        self, image: np.ndarray, context: Context, edits: list[Edit], action: str
+    ) -> tuple[list[Edit], list[TextFinding]]:
+        """Read the surroundings of ``edits`` in ``image``; PHI found outside them."""
+        covered = [e.box for e in edits]
+        new_edits: list[Edit] = []
+        new_findings: list[TextFinding] = []
+        for region in _surroundings(covered, image.shape):
+            for hit in _dedupe(self._hits(image, region)):
+                if _covered_fraction(hit.box, covered) >= 0.9:
+                    continue
+                in_oral = _touches(hit.box, context.keep_regions)
+                if not self._should_redact(hit, in_oral):
+                    continue
+                edit = self._edit(hit, image.shape)
+                new_edits.append(edit)
+                covered.append(edit.box)
+                new_findings.append(_finding(hit, action, in_oral))
+        return new_edits, new_findings
 
     def _hits(self, image: np.ndarray, region: Box | None = None) -> list[Hit]:
         """First pass (whole image) or verification (a region, no cross-line labels)."""
@@ -92,8 +131,14 @@ class TextStage:
         return hit.score >= cfg.min_score
 
     def _edit(self, hit: Hit, shape: tuple[int, ...]) -> Edit:
+        # The hit spans its line's rows; a smaller margin above and below than at the
+        # ends keeps the neighbouring lines of a caption block readable.
         pad = max(self.config.padding_px, round(self.config.padding * hit.text_height))
-        box = hit.box.pad(pad).clip(shape[1], shape[0])
+        pad_y = max(self.config.padding_px, round(0.6 * self.config.padding * hit.text_height))
+        b = hit.box
+        box = Box(b.left - pad, b.top - pad_y, b.right + pad, b.bottom + pad_y).clip(
+            shape[1], shape[0]
+        )
         if self.config.fill == "blur":
             return Edit(box, method="blur", size=max(8, round(hit.text_height)))
         return Edit(box, method="fill", color=(0, 0, 0))
@@ -115,20 +160,9 @@ class TextStage:
         """Re-read around every redaction; PHI still readable is redacted and escalated."""
         if not self.config.enabled or not self.config.verify or not result.edits:
             return StageResult()
-        covered = [e.box for e in result.edits]
-        new_edits: list[Edit] = []
-        new_findings: list[TextFinding] = []
-        for region in _surroundings(covered, image.shape):
-            for hit in _dedupe(self._hits(image, region)):
-                if _covered_fraction(hit.box, covered) >= 0.9:
-                    continue
-                in_oral = _touches(hit.box, context.keep_regions)
-                if not self._should_redact(hit, in_oral):
-                    continue
-                edit = self._edit(hit, image.shape)
-                new_edits.append(edit)
-                covered.append(edit.box)
-                new_findings.append(_finding(hit, "redacted_on_verify", in_oral))
+        new_edits, new_findings = self._reread(
+            image, context, list(result.edits), "redacted_on_verify"
+        )
         if not new_edits:
             return StageResult()
         reason = Reason(

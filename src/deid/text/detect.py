@@ -7,12 +7,13 @@ verification re-reads is judged by exactly the same rules.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..types import Box
-from .candidates import Crop, find_candidates, make_crop
+from .candidates import Crop, find_candidates, make_crops
 from .lines import TextLine, build_lines
 from .lists import TextLists
 from .ocr.base import OcrEngine
@@ -46,6 +47,11 @@ class PlacedLine:
             box = Box(box.left, box.top, max(box.right, crop_w) + crop_h, box.bottom)
         if not self.line.text[:start].strip():
             box = Box(min(box.left, 0), box.top, box.right, box.bottom)
+        if self.crop.band is not None:
+            # The line's own rows, not the crop's: a crop with room above and below
+            # would otherwise reach into the neighbouring lines of a caption block.
+            top, bottom = self.crop.band
+            box = Box(box.left, math.floor(top), box.right, math.ceil(bottom))
         local = self.crop.box_to_image(box, *self.bounds)
         return _shift(local, *self.offset)
 
@@ -77,7 +83,7 @@ def read_lines(image: np.ndarray, engine: OcrEngine, region: Box | None = None) 
     candidates = find_candidates(view)
     if not candidates:
         return []
-    crops = [make_crop(view, c) for c in candidates]
+    crops = [crop for c in candidates for crop in make_crops(view, c)]
     words = engine.read([c.pixels for c in crops])
     placed: list[PlacedLine] = []
     for crop, crop_words in zip(crops, words, strict=True):
@@ -121,6 +127,28 @@ def line_above(lines: list[PlacedLine], index: int) -> str:
     return best[1] if best else ""
 
 
+def line_left(lines: list[PlacedLine], index: int) -> str:
+    """Text of a line read just to the left on the same row (another proposal), where
+    a label such as 病歷號碼 may have been cut off from its value."""
+    me = lines[index].box
+    best: tuple[int, str] | None = None
+    for j, other in enumerate(lines):
+        ob = other.box
+        if j == index or ob.left >= me.left:
+            continue
+        overlap = min(ob.bottom, me.bottom) - max(ob.top, me.top)
+        if overlap < 0.5 * min(me.height, ob.height):
+            continue
+        if max(me.height, ob.height) > 1.8 * min(me.height, ob.height):
+            continue
+        gap = me.left - ob.right
+        if gap > 3 * me.height or ob.right > me.left + me.height // 2:
+            continue
+        if best is None or gap < best[0]:
+            best = (gap, other.line.text)
+    return best[1] if best else ""
+
+
 def find_hits(
     lines: list[PlacedLine],
     recognizers: list[Recognizer],
@@ -138,8 +166,12 @@ def find_hits(
     hits: list[Hit] = []
     for i, placed in enumerate(lines):
         text = placed.line.text
-        above = line_above(lines, i) if line_context else ""
+        above = (line_left(lines, i) or line_above(lines, i)) if line_context else ""
         matches = find_all(text, above, recognizers)
+        if not line_context:
+            # Around a redaction a label stands before the fill, which OCR reads as
+            # anything: there only values that are PHI by their own shape count.
+            matches = [m for m in matches if m.recognizer != "labelled_value"]
         matches += lists.roster_matches(text) + lists.deny_matches(text)
         if all_text:
             matches += _all_words(placed.line, all_text_min_confidence)
