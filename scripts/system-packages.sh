@@ -5,7 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-tra libimage-exiftool-perl
-          fonts-noto-cjk fonts-dejavu-core)
+          fonts-noto-cjk fonts-dejavu-core
+          fonts-liberation fonts-freefont-ttf fonts-wqy-zenhei fonts-arphic-uming fonts-arphic-ukai)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
