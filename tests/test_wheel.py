@@ -29,7 +29,6 @@ from deid.models import default_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_LOCK = ROOT / "requirements" / "runtime.lock"
-OPENCV_DISTRIBUTIONS = ("opencv-python", "opencv-contrib-python")  # and -headless variants
 
 # Invented values; the test checks none of them reaches the output or the report.
 FAKE_ARTIST = "Wang Xiaoming A123456789"
