@@ -101,9 +101,18 @@ def _ink(item: dict) -> np.ndarray:
 
 
 def _mask(edits, shape) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Pixels the edits replace (a tilted line's fill is its slanted mask)."""
     out = np.zeros(shape[:2], dtype=bool)
     for e in edits:
-        out[e.box.clip(shape[1], shape[0]).slices()] = True
+        box = e.box.clip(shape[1], shape[0])
+        if box.empty:
+            continue
+        if e.mask is None:
+            out[box.slices()] = True
+        else:
+            top, left = box.top - e.box.top, box.left - e.box.left
+            cut = e.mask[top : top + box.height, left : left + box.width] > 0.5
+            out[box.slices()] |= cut
     return out
 
 

@@ -131,17 +131,18 @@ class TextStage:
         return hit.score >= cfg.min_score
 
     def _edit(self, hit: Hit, shape: tuple[int, ...]) -> Edit:
-        # The hit spans its line's rows; a smaller margin above and below than at the
-        # ends keeps the neighbouring lines of a caption block readable.
+        # The hit spans its line's own rows (not its crop's), so the margin can be the
+        # same on every side without reaching into the neighbouring lines of a block.
         pad = max(self.config.padding_px, round(self.config.padding * hit.text_height))
-        pad_y = max(self.config.padding_px, round(0.6 * self.config.padding * hit.text_height))
+        pad_y = pad
         b = hit.box
         box = Box(b.left - pad, b.top - pad_y, b.right + pad, b.bottom + pad_y).clip(
             shape[1], shape[0]
         )
+        mask = _slanted_mask(hit.quad, pad, pad_y, box)
         if self.config.fill == "blur":
-            return Edit(box, method="blur", size=max(8, round(hit.text_height)))
-        return Edit(box, method="fill", color=(0, 0, 0))
+            return Edit(box, method="blur", mask=mask, size=max(8, round(hit.text_height)))
+        return Edit(box, method="fill", mask=mask, color=(0, 0, 0))
 
     def close(self) -> None:
         close = getattr(self.engine, "close", None)
@@ -165,10 +166,13 @@ class TextStage:
         )
         if not new_edits:
             return StageResult()
+        where = ", ".join(
+            f"x={e.box.left} y={e.box.top} {e.box.width}x{e.box.height}" for e in new_edits[:5]
+        )
         reason = Reason(
             "text_phi_after_redaction",
-            f"{len(new_edits)} PHI text region(s) were still readable after redaction; "
-            "they were redacted too, please check the image",
+            f"{len(new_edits)} PHI text region(s) were still readable after redaction "
+            f"(at {where}); they were redacted too, please check the image there",
             self.name,
         )
         return StageResult(
@@ -191,6 +195,35 @@ def _finding(hit: Hit, action: str, in_oral: bool) -> TextFinding:
         pdpa=hit.category.pdpa,
         in_oral_region=in_oral,
     )
+
+
+def _slanted_mask(
+    quad: tuple[tuple[float, float], ...] | None, pad: int, pad_y: int, box: Box
+) -> np.ndarray | None:
+    """For a tilted line, a mask of its own slanted rectangle (grown by the margins)
+    inside the upright ``box``; None for upright lines, which the box fits."""
+    if quad is None or box.empty:
+        return None
+    tl, tr, br, bl = (np.asarray(p, dtype=np.float64) for p in quad)
+    along, down = tr - tl, bl - tl
+    if np.linalg.norm(along) < 1 or np.linalg.norm(down) < 1:
+        return None
+    # Below a few degrees the upright box costs little, and a proposal's angle may be
+    # off by as much: a slanted fill would then uncover the top of one end.
+    if abs(np.degrees(np.arctan2(along[1], along[0]))) < 3.0:
+        return None
+    pad_y = max(pad_y, pad)
+    u, v = along / np.linalg.norm(along), down / np.linalg.norm(down)
+    grown = np.array(
+        [tl - pad * u - pad_y * v, tr + pad * u - pad_y * v,
+         br + pad * u + pad_y * v, bl - pad * u + pad_y * v]
+    )  # fmt: skip
+    local = np.round(grown - (box.left, box.top)).astype(np.int32)
+    mask = np.zeros((box.height, box.width), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, local, 1)
+    if not mask.any():
+        return None
+    return mask.astype(np.float32)
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:

@@ -28,6 +28,8 @@ _LEVELS = (1.0, 0.4, 0.16)
 # Blob height accepted at each level, in level pixels.
 _MIN_H, _MAX_H = 4, 48
 _MAX_ANGLE = 20.0
+# Proposals tilted less than this are taken as level (see ``_rotated``).
+_SNAP_ANGLE = 2.5
 # Text height (ink rows of one line) the OCR engine is given.
 TARGET_LINE_HEIGHT = 36
 _MAX_CROP_WIDTH = 3000
@@ -81,6 +83,18 @@ class Crop:
     # Rows of the crop the line's ink spans (top, bottom): redactions cover these,
     # whatever the height of the crop around them.
     band: tuple[float, float] | None = None
+
+    def quad_to_image(self, box: Box) -> np.ndarray:
+        """Corners of a crop box in image pixels (TL, TR, BR, BL), unclipped."""
+        pts = np.array(
+            [
+                [box.left, box.top, 1.0],
+                [box.right, box.top, 1.0],
+                [box.right, box.bottom, 1.0],
+                [box.left, box.bottom, 1.0],
+            ]
+        )
+        return pts @ self.to_image.T
 
     def box_to_image(self, box: Box, width: int, height: int) -> Box:
         pts = np.array(
@@ -282,6 +296,10 @@ def _rotated(contour: np.ndarray) -> Candidate | None:
         angle += 180.0
     if abs(angle) > _MAX_ANGLE:
         return None
+    if abs(angle) < _SNAP_ANGLE:
+        # A short blob's rectangle tilts with its ragged ends; most captions are level.
+        x, y, w, h = cv2.boundingRect(contour)
+        cx, cy, rw, rh, angle = x + w / 2, y + h / 2, w, h, 0.0
     return Candidate(float(cx), float(cy), float(rw), float(rh), float(angle))
 
 
@@ -411,7 +429,8 @@ def make_crops(image: np.ndarray, cand: Candidate, depth: int = 0) -> list[Crop]
     pad_y = 0.8 * cand.height + 4
     matrix, _ = _upright_matrix(cand, pad_x, pad_y, 1.0)
     colour = _upright(image, cand, pad_x=pad_x, pad_y=pad_y, scale=1.0)
-    gray = _dark_on_light(colour, round(pad_x), round(pad_y))
+    grays = _polarities(colour, round(pad_x), round(pad_y))
+    gray = grays[0]
     if depth < 2:
         parts = _split_rows(gray, cand, pad_x, pad_y)
         if parts:
@@ -425,7 +444,7 @@ def make_crops(image: np.ndarray, cand: Candidate, depth: int = 0) -> list[Crop]
     plain = _scaled_crop(cut, 0, y0, band_h, back, cand, (top - y0, bottom - y0))
     isolated = _isolate_text(cut)
     if isolated is None or isolated[0].shape[1] < 0.8 * (gray.shape[1] - 2 * pad_x):
-        return [plain]
+        return [plain, *_inverse(grays, y0, y1, band_h, back, cand, (top - y0, bottom - y0))]
     pixels, ix, iy, text_h = isolated
     text_h = min(text_h, 1.3 * band_h)
     # The isolated crop is cut to its ink plus a margin; the band is the line's own
@@ -436,9 +455,25 @@ def make_crops(image: np.ndarray, cand: Candidate, depth: int = 0) -> list[Crop]
     if rows[1] - rows[0] < 0.5 * text_h:
         rows = (ink_top, ink_bottom)
     crop = _scaled_crop(pixels, ix, y0 + iy, text_h, back, cand, rows)
+    crops = [crop]
     if _ink_kept(cut, pixels, ix, iy, round(top) - y0, round(bottom) - y0) < 0.8:
-        return [crop, plain]
-    return [crop]
+        crops.append(plain)
+    return crops + _inverse(grays, y0, y1, band_h, back, cand, (top - y0, bottom - y0))
+
+
+def _inverse(
+    grays: list[np.ndarray],
+    y0: int,
+    y1: int,
+    band_h: float,
+    back: np.ndarray,
+    cand: Candidate,
+    band: tuple[float, float],
+) -> list[Crop]:
+    """The second reading's plain crop, when ``_polarities`` was in doubt."""
+    if len(grays) < 2:
+        return []
+    return [_scaled_crop(grays[1][y0:y1], 0, y0, band_h, back, cand, band)]
 
 
 def _split_rows(
@@ -504,8 +539,8 @@ def _line_band(gray: np.ndarray, pad_y: float, height: float) -> tuple[float, fl
         bottoms.append(y + h)
     if len(tops) < 2:
         return pad_y, pad_y + height
-    top = float(np.percentile(tops, 15))
-    bottom = float(np.percentile(bottoms, 85))
+    top = float(np.percentile(tops, 10))
+    bottom = float(np.percentile(bottoms, 90))
     # Never narrower than the proposal's middle, never taller than two of its lines.
     top = min(top, pad_y + 0.25 * height)
     bottom = max(bottom, pad_y + 0.75 * height)
@@ -584,6 +619,12 @@ def _isolate_text(gray: np.ndarray) -> tuple[np.ndarray, int, int, float] | None
 
 
 def _dark_on_light(colour: np.ndarray, pad_x: int, pad_y: int) -> np.ndarray:
+    return _polarities(colour, pad_x, pad_y)[0]
+
+
+def _polarities(colour: np.ndarray, pad_x: int, pad_y: int) -> list[np.ndarray]:
+    """``_dark_on_light``, plus a second reading when it is in doubt: the inverse
+    near an even split of the pixels, the brightness when a colour channel won."""
     """Pick the channel that separates text best, then make the text dark.
 
     Both are judged on the line's core (without the padding, which may hold
@@ -603,7 +644,8 @@ def _dark_on_light(colour: np.ndarray, pad_x: int, pad_y: int) -> np.ndarray:
         (np.ascontiguousarray(colour[:, :, i]), np.ascontiguousarray(core[:, :, i]))
         for i in range(3)
     ]
-    best, best_score, bright_text = gray, -1.0, False
+    best, best_score, bright_text, share = gray, -1.0, False, 0.0
+    gray_variant: tuple[np.ndarray, bool] | None = None
     for full, inner in channels:
         thr, _ = cv2.threshold(inner, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         high = inner > thr
@@ -613,14 +655,28 @@ def _dark_on_light(colour: np.ndarray, pad_x: int, pad_y: int) -> np.ndarray:
         w1 = n_high / inner.size
         diff = float(inner[high].mean()) - float(inner[~high].mean())
         score = w1 * (1 - w1) * diff**2
+        if full is gray:
+            gray_variant = (gray, w1 < 0.5)
         if score > best_score:
-            best, best_score, bright_text = full, score, w1 < 0.5
-    if bright_text:
-        best = 255 - best
-    lo, hi = np.percentile(best, (1, 99))
+            best, best_score, bright_text, share = full, score, w1 < 0.5, w1
+    out = _stretch(255 - best if bright_text else best)
+    # Text is the minority of the line's pixels, except where it is not: bold Chinese
+    # glyphs fill half their line. Near an even split, both polarities are read.
+    if 0.38 <= share <= 0.62:
+        return [out, 255 - out]
+    # A colour channel won on contrast that may be a bright object behind the line
+    # rather than the text (yellow text has no blue): the brightness is read too.
+    if best is not gray and gray_variant is not None:
+        g, bright = gray_variant
+        return [out, _stretch(255 - g if bright else g)]
+    return [out]
+
+
+def _stretch(channel: np.ndarray) -> np.ndarray:
+    lo, hi = np.percentile(channel, (1, 99))
     if hi - lo < 1:
-        return best.copy()
-    stretched = (best.astype(np.float32) - lo) * (255.0 / (hi - lo))
+        return channel.copy()
+    stretched = (channel.astype(np.float32) - lo) * (255.0 / (hi - lo))
     return np.clip(stretched, 0, 255).astype(np.uint8)
 
 

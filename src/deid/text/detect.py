@@ -37,6 +37,24 @@ class PlacedLine:
         """Image box of a span; a span reaching either end of the line covers the crop
         to that edge, because the line's end characters are the ones OCR most often
         drops and a truncated date or name is still PHI."""
+        box = self._span_in_crop(start, end)
+        if box is None:
+            return None
+        local = self.crop.box_to_image(box, *self.bounds)
+        return _shift(local, *self.offset)
+
+    def span_quad(self, start: int, end: int) -> tuple[tuple[float, float], ...] | None:
+        """The span's corners in the image (top-left, top-right, bottom-right,
+        bottom-left): a tilted line is filled along its own slant, not by the upright
+        box around it, which would reach into the lines above and below."""
+        box = self._span_in_crop(start, end)
+        if box is None:
+            return None
+        pts = self.crop.quad_to_image(box)
+        dx, dy = self.offset
+        return tuple((float(x + dx), float(y + dy)) for x, y in pts)
+
+    def _span_in_crop(self, start: int, end: int) -> Box | None:
         box = self.line.span_box(start, end)
         if box is None:
             return None
@@ -52,8 +70,7 @@ class PlacedLine:
             # would otherwise reach into the neighbouring lines of a caption block.
             top, bottom = self.crop.band
             box = Box(box.left, math.floor(top), box.right, math.ceil(bottom))
-        local = self.crop.box_to_image(box, *self.bounds)
-        return _shift(local, *self.offset)
+        return box
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +84,7 @@ class Hit:
     ocr_confidence: float
     text_height: float
     value: str
+    quad: tuple[tuple[float, float], ...] | None = None  # corners, when known
 
 
 def read_lines(image: np.ndarray, engine: OcrEngine, region: Box | None = None) -> list[PlacedLine]:
@@ -195,6 +213,7 @@ def find_hits(
                     ocr_confidence=placed.line.span_confidence(m.start, m.end),
                     text_height=placed.crop.text_height,
                     value=m.value(text),
+                    quad=placed.span_quad(m.start, m.end),
                 )
             )
     return hits
