@@ -58,6 +58,25 @@ PHOTOS = {
                "76ac6bf97c36dc2da0ad16a537d6a5ac1b10f48d49aac29a0cca9a17cdbc3ca3"),
     "solvay": ("scrfd", "scrfd-0.3.0/images/solvay_conference_1927.jpg",
                "ae76a5be54f53cca50074a0d1ac8653187154d264fc58ed928e1b92c27e17e2a"),
+    # Held-out sources (benchmarks/devset_faces.py never tunes on these): another
+    # portrait of a speaker with an open mouth, two painted portraits, an aligned
+    # 112 px face crop in grey, and face-free photos of surgical masks.
+    "obama2": ("face_recognition", "face_recognition-1.3.0/tests/test_images/obama2.jpg",
+               "a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6"),
+    "gauss": ("scrfd", "scrfd-0.3.0/images/gauss.png",
+              "0ecd92b4e17755deedabd46f416558c15abf06f6385d50be4486d45987c95f9e"),
+    "newton": ("scrfd", "scrfd-0.3.0/images/newton.png",
+               "91f24ec62161d131632ea78038f5fda8319abec1c78b82795be891f349e9c05a"),
+    "hanks": ("insightface", "insightface-2.1/insightface/data/images/Tom_Hanks_54745.png",
+              "8545da294e8c7c79911169c3915fed8528f1960cd0ed99b92453788ca4275083"),
+    "mask_black": ("insightface", "insightface-2.1/insightface/data/images/mask_black.jpg",
+                   "d81c40c77a0e38717dc7e1d4ca994e2bc58efa804465ff8d09d915daeddf2c83"),
+    "mask_blue": ("insightface", "insightface-2.1/insightface/data/images/mask_blue.jpg",
+                  "a55ec2b181de4143af27c441852ebb4bbd364fb0e0b9c46bb17631c59bc4c840"),
+    "mask_green": ("insightface", "insightface-2.1/insightface/data/images/mask_green.jpg",
+                   "79526b5a31ef75cb7fe51227abc69d589e4b7ba39dbbf51e79147da577a3f154"),
+    "mask_white": ("insightface", "insightface-2.1/insightface/data/images/mask_white.jpg",
+                   "3adee6ba6680d26197bbea95deb9d335252d01c2c51ead23e01af9784c310aa6"),
 }  # fmt: skip
 
 
@@ -89,13 +108,17 @@ def _fetch(archive: str, cache: Path) -> None:
                 part.write_bytes(data.read())
                 if _sha256(part) != digest:
                     raise RuntimeError(f"{member}: sha256 differs from the pinned one")
-                part.replace(cache / f"{name}.jpg")
+                part.replace(_cached(name, cache))
+
+
+def _cached(name: str, cache: Path) -> Path:
+    return cache / f"{name}{Path(PHOTOS[name][1]).suffix}"
 
 
 def photo(name: str, cache: Path = CACHE) -> np.ndarray:
     """One of ``PHOTOS`` as RGB, downloading its archive the first time."""
     archive, _, digest = PHOTOS[name]
-    path = cache / f"{name}.jpg"
+    path = _cached(name, cache)
     if not path.exists() or _sha256(path) != digest:
         _fetch(archive, cache)
     with Image.open(path) as im:
