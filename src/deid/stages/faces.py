@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..faces.analyze import Face, check_mesh, decide, eyes_in_frame
 from ..faces.blazeface import BlazeFace
 from ..faces.detector import MIN_FACE_FRACTION, FrontalDetector, PassPlan
+from ..faces.eyes import eyes_visible, needs_check
 from ..faces.geometry import Detection
 from ..faces.landmarks import FaceMesh, Mesh
 from ..faces.merge import dedupe, merge, overlap
@@ -176,6 +177,12 @@ class FaceStage:
             det, mesh = self._meshed(image, det, refine)
             if mesh is not None and _mesh_vetoes(mesh, det):
                 continue  # textures (clock faces, machinery) the mesh says hold no face
+            if (
+                mesh is not None
+                and needs_check(det, check_mesh(mesh, det), w, h)
+                and not eyes_visible(self.mesh, image, det)
+            ):
+                continue  # nose-to-chin and smile close-ups: the eyes are out of frame
             kept.append((det, mesh))
         return kept
 

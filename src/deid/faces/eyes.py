@@ -1,0 +1,84 @@
+"""Are a candidate face's eyes in the picture at all?
+
+Nose-to-chin and smile close-ups, the commonest clinical photos, show no eye, yet
+BlazeFace often finds a "face" in them: the nostrils taken for eyes, the box running off
+the top of the frame. The face mesh fitted to that box agrees with it (it fits a face to
+whatever it is shown), so the landmarks cannot tell. What does tell is a refit that lets
+the mesh see the whole face: a crop grown and moved up past the frame edge (the part
+outside the frame is a black border) puts the visible mouth, nose and jaw low in the
+crop, and the mesh, followed a few steps the way MediaPipe tracks a face, places the
+eyes where that face has them: above the frame for a lower-face crop, on the eyes for a
+face whose forehead alone is cut off.
+
+Only candidates whose landmarks failed or whose box reaches the frame edge above the
+nose are checked; any doubt (the refit unsure of a face) keeps the face obscured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .geometry import Detection, axes
+from .landmarks import LEFT_EYE_RING, RIGHT_EYE_RING, FaceMesh, Mesh
+
+EDGE_MARGIN = 0.05  # x box height: a box this close to the frame edge "reaches" it
+# Refit crops (grow, upward shift as a fraction of box height): a lower-face box spans
+# nose to chin, so the whole face is about 1.5x that and centred a third higher.
+REFITS = ((1.5, 0.35), (2.0, 0.6))
+REFIT_STEPS = 2  # mesh -> its own face box -> mesh, as MediaPipe tracks a face
+MIN_PRESENCE = 0.5
+EYE_IN_FRAME = 0.25  # share of an eye contour inside the frame that counts as visible
+
+
+def reaches_edge(det: Detection, width: int, height: int) -> bool:
+    """Whether the box's top edge (forehead side, in the face's own frame) touches or
+    crosses the frame edge."""
+    right, up = axes(det.angle)
+    top = np.asarray(det.center) + up * det.height / 2
+    margin = EDGE_MARGIN * det.height
+    for point in (top - right * det.width / 2, top, top + right * det.width / 2):
+        x, y = float(point[0]), float(point[1])
+        if not (margin <= x <= width - margin and margin <= y <= height - margin):
+            return True
+    return False
+
+
+def needs_check(det: Detection, landmarks_ok: bool, width: int, height: int) -> bool:
+    return not landmarks_ok or reaches_edge(det, width, height)
+
+
+def refit(mesh: FaceMesh, image: np.ndarray, det: Detection) -> Mesh | None:
+    """The most confident mesh of the grown, raised crops, or ``None`` if none is sure."""
+    _, up = axes(det.angle)
+    best: Mesh | None = None
+    for grow, shift in REFITS:
+        center = np.asarray(det.center) + up * shift * det.height
+        start = replace(det, center=(float(center[0]), float(center[1])),
+                        width=det.width * grow, height=det.height * grow)  # fmt: skip
+        fit = mesh.run(image, start)
+        for _ in range(REFIT_STEPS):
+            if fit.presence < MIN_PRESENCE:
+                break
+            start = fit.roi(start)
+            fit = mesh.run(image, start)
+        if fit.presence >= MIN_PRESENCE and (best is None or fit.presence > best.presence):
+            best = fit
+        if best is not None:
+            break  # the first sure refit is enough
+    return best
+
+
+def eyes_visible(mesh: FaceMesh, image: np.ndarray, det: Detection) -> bool:
+    """False only when a confident refit puts both eyes outside the frame."""
+    fit = refit(mesh, image, det)
+    if fit is None:
+        return True  # unsure: keep treating it as a face
+    h, w = image.shape[:2]
+    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+        pts = fit.ring(ring)
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+        if float(np.mean(inside)) >= EYE_IN_FRAME:
+            return True
+    return False
