@@ -106,8 +106,19 @@ class FrontalDetector:
         gate = TileGate.build(image, heads) if plan.gate_tiles else None
         jobs: list[tuple[np.ndarray, float, int, int, int, int]] = []
         colour = gate.skin is not None if gate is not None else has_colour(image)
+        # (side searched, only the tiles with muted pixels, last level of the ladder)
+        levels: list[tuple[float, bool, bool]] = []
         side = plan.min_face_px * (TILE_FACE_RATIO if colour else GRAY_TILE_FACE_RATIO)
         while side < max(h, w) / 1.5:
+            levels.append((side, False, side * LEVEL_STEP >= max(h, w) / 1.5))
+            side *= LEVEL_STEP
+        if colour and plan.min_face_px * GRAY_TILE_FACE_RATIO < max(h, w) / 1.5:
+            # A grey or toned face in a colour frame (a print on the wall, a faded photo)
+            # must be larger in the tile than a face in colour: one more level at the
+            # black-and-white ratio. It keeps the ladder's overlap (faces up to twice
+            # the smallest): a toned, blurred 48 px face is found only here.
+            levels.append((plan.min_face_px * GRAY_TILE_FACE_RATIO, True, False))
+        for side, grey_only, last in levels:
             # Whole reduction factors are fast and shared with the other working copies;
             # other levels are area-reduced here (never left to the model's own
             # resampling, which aliases fine grain into the face).
@@ -117,13 +128,14 @@ class FrontalDetector:
             lh, lw = (h // round(factor), w // round(factor)) if whole else (
                 max(1, round(h * scale)), max(1, round(w * scale)))  # fmt: skip
             tile = min(TILE_SIDE, lh, lw) if scale < 1.0 else min(round(side), lh, lw)
-            step = max(1, tile - _overlap(tile, plan.min_face_px * scale, side * LEVEL_STEP, h, w))
+            step = max(1, tile - _overlap(tile, LEVEL_STEP * plan.min_face_px * scale, last))
+            check = None if gate is None else gate.passes_grey if grey_only else gate.passes
             boxes = [
                 (left, top)
                 for top in _starts(lh, tile, step)
                 for left in _starts(lw, tile, step)
-                if gate is None
-                or gate.passes(
+                if check is None
+                or check(
                     (left / scale, top / scale, (left + tile) / scale, (top + tile) / scale),
                     plan.min_face_px,
                 )
@@ -133,7 +145,6 @@ class FrontalDetector:
                 for left, top in boxes:
                     crop = np.ascontiguousarray(level[top : top + tile, left : left + tile])
                     jobs.append((crop, scale, left, top, lw, lh))
-            side *= LEVEL_STEP
         if pool is None or len(jobs) < 2:
             results = [self._tile(*job) for job in jobs]
         else:
@@ -227,13 +238,13 @@ class FrontalDetector:
         return sure, weak
 
 
-def _overlap(tile: int, min_face: float, next_side: float, h: int, w: int) -> int:
+def _overlap(tile: int, max_face: float, last: bool) -> int:
     """Tiles overlap by the largest face this level must find (the next level finds
     larger ones), plus a margin for the box; the last level keeps a third of the tile
     for the faces up to what the whole-frame pass finds."""
-    if next_side >= max(h, w) / 1.5:
+    if last:
         return tile // 3
-    return min(tile - 1, math.ceil(LEVEL_STEP * min_face * BOX_MARGIN) + 2)
+    return min(tile - 1, math.ceil(max_face * BOX_MARGIN) + 2)
 
 
 def _inside_any(point: tuple[float, float], polygons: list[np.ndarray]) -> bool:

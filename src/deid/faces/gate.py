@@ -19,6 +19,13 @@ SKIN_MIN_CR = 3  # red chroma above neutral: every skin tone has it, grey does n
 DARK_LUMA = 40  # below this, chroma shrinks: a faint red may be skin in shadow
 NEUTRAL_CHROMA = 6  # |Cr|+|Cb| of a colourless pixel, JPEG and sensor noise included
 COLOURLESS_TILE = 0.95  # a tile this colourless is a black-and-white picture
+# A black-and-white or toned print in a colour photo (a framed picture behind the
+# patient, a faded portrait) shows a face without skin tone, on any background. The
+# tiles that look for such faces need a face's area of pixels this muted; that is most
+# tiles of a photo, which is the cost of finding them (excluding skin-toned tiles would
+# halve it and lose grey faces on warm walls and wood).
+MUTED_CHROMA = 24
+MUTED_AREA = 1.0  # x the smallest face's area
 
 
 def skin_map(rgb: np.ndarray) -> np.ndarray | None:
@@ -54,6 +61,13 @@ def neutral_map(rgb: np.ndarray) -> np.ndarray:
     return (np.abs(cr) + np.abs(cb)) < NEUTRAL_CHROMA
 
 
+def muted_map(rgb: np.ndarray) -> np.ndarray:
+    """Pixels with little colour (grey, or a faint tone such as sepia or a colour cast)."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    cr, cb = ycc[..., 1].astype(np.int16) - 128, ycc[..., 2].astype(np.int16) - 128
+    return (np.abs(cr) + np.abs(cb)) < MUTED_CHROMA
+
+
 def _count(integral: np.ndarray, window: tuple[int, int, int, int]) -> float:
     x0, y0, x1, y1 = window
     return float(integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0])
@@ -75,6 +89,7 @@ class TileGate:
     contrast: np.ndarray
     skin: np.ndarray | None
     neutral: np.ndarray | None
+    muted: np.ndarray | None = None
 
     @classmethod
     def build(cls, image: np.ndarray, heads: list[np.ndarray]) -> TileGate:
@@ -91,7 +106,10 @@ class TileGate:
             contrast=cv2.integral(contrast & outside),
             skin=None if skin is None else cv2.integral(skin.astype(np.uint8) & outside),
             neutral=None if skin is None else cv2.integral(neutral_map(small).astype(np.uint8)),
-        )
+            muted=None if skin is None else cv2.integral(
+                cv2.dilate(muted_map(small).astype(np.uint8), np.ones((5, 5), np.uint8)) & outside
+            ),
+        )  # fmt: skip
 
     def passes(self, box: tuple[float, float, float, float], min_face: float) -> bool:
         """``box`` (left, top, right, bottom) and ``min_face`` in full-resolution pixels."""
@@ -105,6 +123,17 @@ class TileGate:
         if _count(self.neutral, window) >= COLOURLESS_TILE * max(1, (x1 - x0) * (y1 - y0)):
             return True
         return _count(self.skin, window) >= needed
+
+    def passes_grey(self, box: tuple[float, float, float, float], min_face: float) -> bool:
+        """For the tiles that look for grey and toned faces in a colour frame: a face's
+        worth of contrast and a face's area of muted pixels."""
+        window = self._window(box)
+        needed = max(2.0, 0.15 * (min_face * self.scale) ** 2)
+        if _count(self.contrast, window) < needed:
+            return False
+        if self.muted is None:
+            return True
+        return _count(self.muted, window) >= MUTED_AREA * (min_face * self.scale) ** 2
 
     def _window(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
         ih, iw = self.contrast.shape[0] - 1, self.contrast.shape[1] - 1

@@ -1,0 +1,221 @@
+"""The failure modes of photos nobody tuned for, generated from package photos.
+
+Lower-face and lip crops (no eye in frame) stay pixel-exact, through the stage and
+through the whole pipeline with an EXIF orientation; a face whose forehead alone is
+cut off is still obscured; small faces pasted into the background of a patient photo
+at another scale, blur and lighting (colour, grey, toned) lose their eyes.
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import matplotlib.cbook
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+from skimage.metrics import structural_similarity
+
+import deid
+from deid import redact
+from deid.config import Config
+from deid.faces.eyes import reaches_edge
+from deid.faces.geometry import Detection
+from deid.models import ModelStore
+from deid.stages.base import Context
+from deid.stages.faces import FaceStage
+from deid.types import Box, Frame
+
+# Hand-drawn on the source photos (benchmarks/devset_faces.py).
+TRUTH = {
+    "astronaut": {"face": (178, 70, 282, 192), "eyes": [(190, 93, 214, 108), (236, 95, 260, 110)],
+                  "mouth": (199, 136, 247, 157)},
+    "grace": {"face": (170, 132, 360, 328), "eyes": [(200, 178, 246, 202), (284, 175, 325, 200)],
+              "mouth": (230, 267, 305, 288)},
+}  # fmt: skip
+
+
+def photo(name: str) -> np.ndarray:
+    if name == "astronaut":
+        return data.astronaut()
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def stage():
+    s = FaceStage(Config().faces, ModelStore())
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    with deid.Pipeline(deid.Config(stages=("metadata", "faces"))) as p:
+        yield p
+
+
+def process(stage: FaceStage, image: np.ndarray):
+    image = np.ascontiguousarray(image)
+    image.setflags(write=False)
+    ctx = Context(config=Config(), source=None, frame=Frame(image))  # type: ignore[arg-type]
+    result = stage.run(image, ctx)
+    out = redact.apply(image, result.edits)
+    checked = stage.verify(out, ctx, result)
+    return redact.apply(out, checked.edits), result
+
+
+def lower_face(name: str, below_eyes: float, pad: float, width: int) -> np.ndarray:
+    """Nose to chin: the crop top ``below_eyes`` of the way from the eyes to the mouth."""
+    image, t = photo(name), TRUTH[name]
+    fx0, _, fx1, fy1 = t["face"]
+    fw = fx1 - fx0
+    eye_bottom = max(e[3] for e in t["eyes"])
+    top = int(eye_bottom + 2 + below_eyes * (t["mouth"][1] - eye_bottom))
+    x0, x1 = max(0, int(fx0 - pad * fw)), min(image.shape[1], int(fx1 + pad * fw))
+    crop = image[top : min(image.shape[0], int(fy1 + 0.3 * fw)), x0:x1]
+    zoom = width / crop.shape[1]
+    size = (width, round(crop.shape[0] * zoom))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC)
+
+
+LOWER = [
+    ("astronaut", 0.25, 0.4, 600, 0),
+    ("astronaut", 0.5, 0.4, 2400, 1),
+    ("astronaut", 0.15, 0.1, 1200, 0),
+    ("grace", 0.25, 0.1, 600, 0),
+    ("grace", 0.25, 0.4, 2400, 0),
+    ("grace", 0.5, 0.4, 900, 3),
+    ("grace", 0.5, 0.1, 2400, 0),
+]
+
+
+@pytest.mark.parametrize(("name", "below", "pad", "width", "turns"), LOWER)
+def test_lower_face_crop_is_untouched(stage, name, below, pad, width, turns):
+    crop = np.ascontiguousarray(np.rot90(lower_face(name, below, pad, width), turns))
+    out, result = process(stage, crop)
+    assert result.findings == () and result.review == ()
+    assert np.array_equal(out, crop)
+
+
+def test_lip_crop_is_untouched(stage):
+    image, t = photo("grace"), TRUTH["grace"]
+    x0, y0, x1, y1 = t["mouth"]
+    crop = cv2.resize(image[y0 - 12 : y1 + 14, x0 - 20 : x1 + 20], None, fx=16, fy=16)
+    out, _ = process(stage, crop)
+    assert np.array_equal(out, crop)
+
+
+def jpeg(pixels: np.ndarray, orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("name", "orientation"), [("astronaut", 6), ("grace", 8)])
+def test_exif_rotated_lower_face_file_keeps_its_pixels(pipeline, name, orientation):
+    upright = lower_face(name, 0.3, 0.3, 1600)
+    stored = np.ascontiguousarray(np.rot90(upright, 1 if orientation == 6 else -1))
+    result = pipeline.process(jpeg(stored, orientation), name="smile.jpg")
+    assert result.status in {"clean", "redacted"}, result.report.reasons
+    assert result.report.faces == []
+    with Image.open(io.BytesIO(result.encode())) as im:
+        out = np.asarray(im.convert("RGB")).astype(int)
+    with Image.open(io.BytesIO(jpeg(stored, orientation))) as im:
+        from PIL import ImageOps
+
+        src = np.asarray(ImageOps.exif_transpose(im).convert("RGB")).astype(int)
+    assert out.shape == src.shape
+    assert np.abs(out - src).max() <= 12  # turned upright and encoded again, nothing more
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace"])
+def test_face_with_only_its_forehead_cut_off_is_still_obscured(stage, name):
+    image, t = photo(name), TRUTH[name]
+    eye_top = min(e[1] for e in t["eyes"])
+    top = eye_top - 6
+    crop = cv2.resize(image[top:], None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    out, _ = process(stage, crop)
+    for x0, y0, x1, y1 in t["eyes"]:
+        box = Box(4 * x0, 4 * (y0 - top), 4 * x1, 4 * (y1 - top))
+        diff = np.abs(out[box.slices()].astype(int) - crop[box.slices()].astype(int)).max(axis=2)
+        assert float(np.mean(diff > 0)) > 0.97
+
+
+def test_reaches_edge_is_about_the_forehead_side():
+    kw = {"width": 100.0, "height": 120.0, "score": 0.9, "detector": "t"}
+    assert reaches_edge(Detection(center=(200.0, 50.0), angle=0.0, **kw), 400, 400)
+    assert not reaches_edge(Detection(center=(200.0, 200.0), angle=0.0, **kw), 400, 400)
+    # A face turned 90 degrees has its forehead on the side.
+    assert reaches_edge(Detection(center=(50.0, 200.0), angle=-np.pi / 2, **kw), 400, 400)
+    assert not reaches_edge(Detection(center=(50.0, 200.0), angle=np.pi / 2, **kw), 400, 400)
+
+
+def head(name: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """The head and shoulders around a face, and the face's offset in that crop."""
+    image, t = photo(name), TRUTH[name]
+    fx0, fy0, fx1, fy1 = t["face"]
+    fw, fh = fx1 - fx0, fy1 - fy0
+    x0, y0 = max(0, int(fx0 - 0.8 * fw)), max(0, int(fy0 - 0.8 * fh))
+    x1, y1 = int(fx1 + 0.8 * fw), int(fy1 + 0.8 * fh)
+    return image[y0:y1, x0:x1], (x0, y0)
+
+
+def restyle(crop: np.ndarray, style: str) -> np.ndarray:
+    x = crop.astype(np.float32)
+    if style == "dim":
+        x = 255.0 * (x / 255.0) ** 1.3 * 0.55
+    elif style in ("grey", "toned"):
+        g = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        x = np.stack([g] * 3, -1)
+        if style == "toned":  # a faded print with a green cast
+            x = x * np.array([0.9, 1.08, 0.92], np.float32)
+    return np.clip(x + 0.5, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "style", "blur"),
+    [
+        ("astronaut", 40, "dim", 0.8),
+        ("grace", 36, "grey", 0.0),
+        ("astronaut", 48, "toned", 1.0),
+        ("grace", 56, "plain", 1.5),
+    ],
+)
+def test_small_face_in_the_background_of_a_patient_photo_loses_its_eyes(
+    stage, name, width, style, blur
+):
+    patient = photo("grace" if name == "astronaut" else "astronaut")
+    zoom = 3000 / patient.shape[0]
+    canvas = cv2.resize(data.coffee(), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    p = cv2.resize(patient, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+    left = (4000 - p.shape[1]) // 2
+    canvas[:, left : left + p.shape[1]] = p[:3000]
+    crop, (ox, oy) = head(name)
+    t = TRUTH[name]
+    s = width / (t["face"][2] - t["face"][0])
+    small = restyle(cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA), style)
+    if blur:
+        small = cv2.GaussianBlur(small, (0, 0), blur)
+    x, y = 150, 2200  # beside the patient, low in the frame
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
+    out, result = process(stage, canvas)
+    assert result.review == ()
+    for ex0, ey0, ex1, ey1 in t["eyes"]:
+        box = Box(
+            x + int((ex0 - ox) * s), y + int((ey0 - oy) * s),
+            x + int(np.ceil((ex1 - ox) * s)), y + int(np.ceil((ey1 - oy) * s)),
+        )  # fmt: skip
+        diff = np.abs(out[box.slices()].astype(int) - canvas[box.slices()].astype(int)).max(axis=2)
+        assert float(np.mean(diff > 0)) > 0.9, (name, style)
+    # The patient's own mouth stays sharp.
+    pt = TRUTH["grace" if name == "astronaut" else "astronaut"]
+    mx0, my0, mx1, my1 = (int(v * zoom) for v in pt["mouth"])
+    mouth = Box(left + mx0, my0, left + mx1, my1)
+    a = canvas[mouth.slices()].mean(axis=2)
+    b = out[mouth.slices()].mean(axis=2)
+    assert structural_similarity(a, b, data_range=255, win_size=7) > 0.9
