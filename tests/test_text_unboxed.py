@@ -183,3 +183,16 @@ def test_tilted_translucent_band(pipe, engine) -> None:
         np.array(base.convert("RGB")), (120, 780), lines, 36, (255, 255, 255)
     )
     check(pipe, engine, pixels, pieces)
+
+
+def test_review_summary_points_at_text_found_only_on_verification() -> None:
+    from deid.report import ImageReport, InputInfo, summarise
+    from deid.types import Reason
+
+    report = ImageReport(status="needs_review", input=InputInfo(path="x.png"))
+    report.text = [
+        {"box": [10, 20, 110, 50], "action": "redacted", "category": "name"},
+        {"box": [10, 60, 210, 90], "action": "redacted_on_verify", "category": "phone"},
+    ]
+    report.reasons = [Reason("text_phi_after_redaction", "1 PHI text region", "text")]
+    assert "check the text at x=10-210 y=60-90" in summarise(report)

@@ -138,6 +138,12 @@ def summarise(report: ImageReport) -> str:
     sentence = "; ".join(parts)
     if report.status == "needs_review":
         sentence += "; needs review: " + ", ".join(r.code for r in report.reasons)
+        # Where verification still read PHI (boxes only, never the text).
+        late = [t["box"] for t in report.text if t.get("action") == "redacted_on_verify"]
+        if late:
+            sentence += "; check the text at " + ", ".join(
+                f"x={b[0]}-{b[2]} y={b[1]}-{b[3]}" for b in late[:5]
+            )
     return sentence[0].upper() + sentence[1:] + "."
 
 
