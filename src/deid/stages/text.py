@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -50,7 +51,7 @@ class TextStage:
         cfg = self.config
         if not cfg.enabled:
             return StageResult()
-        hits = self._hits(image)
+        hits = _tighten(self._hits(image))
         findings: list[TextFinding] = []
         edits: list[Edit] = []
         for hit in _dedupe(hits):
@@ -78,10 +79,13 @@ class TextStage:
             edits += new_edits
             findings += new_findings
         log.debug("text: %d findings, %d edits", len(findings), len(edits))
+        # Roster entries read in the image, for the consent gate (in memory only: the
+        # pipeline never copies them into a report).
+        read = tuple(dict.fromkeys(h.value for h in hits if h.category.name == "roster"))
         return StageResult(
             findings=tuple(findings),
             edits=tuple(edits),
-            extra={"ocr": self._version()},
+            extra={"ocr": self._version(), "roster_read": read},
         )
 
     def _reread(
@@ -224,6 +228,38 @@ def _slanted_mask(
     if not mask.any():
         return None
     return mask.astype(np.float32)
+
+
+def _tighten(hits: list[Hit]) -> list[Hit]:
+    """A value read both from a crop spanning two lines and from its own line's crop
+    takes its own line's rows: the tall box would cover the neighbouring lines."""
+    out = []
+    for hit in hits:
+        b = hit.box
+        key = _alnum(hit.value)
+        best: Box | None = None
+        for other in hits:
+            o = other.box
+            if other is hit or o.height >= 0.7 * b.height or o.empty:
+                continue
+            if not (b.top <= (o.top + o.bottom) / 2 <= b.bottom):
+                continue
+            if min(b.right, o.right) - max(b.left, o.left) < 0.5 * o.width:
+                continue
+            small = _alnum(other.value)
+            if len(small) < 2 or not (small in key or key in small):
+                continue
+            if best is None or o.height < best.height:
+                best = o
+        if best is not None:
+            b = Box(min(b.left, best.left), best.top, max(b.right, best.right), best.bottom)
+            hit = replace(hit, box=b, text_height=min(hit.text_height, best.height), quad=None)
+        out.append(hit)
+    return out
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text if c.isalnum()).upper()
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
