@@ -2,10 +2,11 @@
 
 Finding faces down to 32 px in a 12 MP frame means showing the detector the frame at
 half size (a 32 px face must be 16 px of a 192 px BlazeFace input), then at a quarter
-and an eighth for larger faces. This script counts the tiles that takes with no tile
-skipped and measures what one tile costs on the stage's own detector graphs (both
-threads busy): the least the recall passes can cost on a frame where the gate can skip
-nothing (busy, skin-coloured or black-and-white scenes). score_faces.py prints it as a
+and an eighth for larger faces, plus one level at two thirds for grey and toned faces
+in a colour frame. This script counts the tiles that takes with no tile skipped and
+measures what one tile costs on the stage's own detector graphs (both threads busy):
+the least the recall passes can cost on a frame where the gate can skip nothing (busy,
+skin-coloured or black-and-white scenes). score_faces.py prints it as a
 ratio to its Pillow baseline, measured in the same process: a fresh process decodes
 and encodes a 12 MP JPEG about 40 % slower for its first dozen round trips, so a
 baseline taken here would flatter the ratio.

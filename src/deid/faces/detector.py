@@ -7,9 +7,11 @@ overlapping tiles finds faces down to ``min_face_px`` in 12 MP photos (duplicate
 merged by ``merge.py``).
 
 Tiles are most of the stage's cost (about 2.5 ms of model time each, ~170 for a busy
-colour 12 MP frame): tiles inside heads already found, and tiles with no contrast or
-(in colour) no skin tone, are skipped (``gate.py``); the rest run on one detector graph
-per thread.
+colour 12 MP frame, and about as many again for the level that looks for grey and
+toned faces in a colour frame): tiles inside heads already found, tiles with no
+contrast, and (in colour) tiles without skin tone or, for the grey level, without a
+face's area of muted pixels, are skipped (``gate.py``); the rest run on one detector
+graph per thread.
 """
 
 from __future__ import annotations
