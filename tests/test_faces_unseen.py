@@ -14,7 +14,7 @@ import cv2
 import matplotlib.cbook
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 from skimage import data
 from skimage.metrics import structural_similarity
 
@@ -126,8 +126,6 @@ def test_exif_rotated_lower_face_file_keeps_its_pixels(pipeline, name, orientati
     with Image.open(io.BytesIO(result.encode())) as im:
         out = np.asarray(im.convert("RGB")).astype(int)
     with Image.open(io.BytesIO(jpeg(stored, orientation))) as im:
-        from PIL import ImageOps
-
         src = np.asarray(ImageOps.exif_transpose(im).convert("RGB")).astype(int)
     assert out.shape == src.shape
     assert np.abs(out - src).max() <= 12  # turned upright and encoded again, nothing more
