@@ -9,6 +9,10 @@ oral region, burned-in PHI text is redacted, and every image gets a PHI-free rep
         if result.ok:
             result.save("out/photo.jpg")
         print(result.status, result.report.to_json())
+
+    result = deid.compose("before.jpg", "after.jpg", labels=("術前", "術後"))
+    if result.ok:                               # both sides clean or redacted
+        result.save("out/before_after.jpg")
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
+from .compose import ComposeResult, compose
 from .config import Config, FaceConfig, InputConfig, MetadataConfig, OutputConfig, TextConfig
+from .consent import ConsentGate
 from .errors import ConfigError, DeidError, InputError, ModelError, StageError
 from .pipeline import Pipeline, Result, process_file
 from .report import ImageReport
@@ -24,8 +30,10 @@ from .report import ImageReport
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ComposeResult",
     "Config",
     "ConfigError",
+    "ConsentGate",
     "DeidError",
     "FaceConfig",
     "ImageReport",
@@ -39,5 +47,6 @@ __all__ = [
     "StageError",
     "TextConfig",
     "__version__",
+    "compose",
     "process_file",
 ]

@@ -23,11 +23,13 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import io
 from .config import Config
+from .consent import ConsentGate
 from .deadline import Deadline
 from .errors import ConfigError, DeidError, ImageTimeout
 from .models import ModelStore
@@ -122,13 +124,16 @@ def run_batch(
     in_process: bool | None = None,
     names: NamePolicy | None = None,
     progress: Callable[[int, int, BatchItem], None] | None = None,
+    consent: ConsentGate | None = None,
 ) -> BatchSummary:
     """Process every image under ``in_dir``; see the module docstring.
 
     ``in_process`` (default: ``workers == 1``) runs the pipeline in this process, for
     embedding and debugging; otherwise ``workers`` supervised processes do the work,
-    so a crash or a stuck image fails that image only. Raises ``WorkerStartError``
-    (nothing more is processed, no summary is written) when a worker cannot start.
+    so a crash or a stuck image fails that image only. ``consent`` (opt-in) holds
+    every image without a valid consent for its purpose in ``needs_review/``. Raises
+    ``WorkerStartError`` (nothing more is processed, no summary is written) when a
+    worker cannot start.
     """
     config = config or Config()
     src, dst = Path(in_dir), Path(out_dir)
@@ -141,7 +146,7 @@ def run_batch(
     digest = config.digest()
     todo: list[_Job] = []
     for job in jobs:
-        done = _resumable(dst, job, digest)
+        done = _resumable(dst, job, digest, consent)
         if done is not None:
             summary.items.append(done)
             if progress:
@@ -155,11 +160,11 @@ def run_batch(
             progress(len(summary.items), len(jobs), item)
 
     if in_process:
-        with _open_pipeline(config, store) as pipe:
+        with _open_pipeline(config, store, consent) as pipe:
             for job in todo:
                 record(_run_job(pipe, job, dst, limit=config.batch.image_timeout_s))
     elif todo:
-        _run_supervised(config, dst, todo, max(1, workers), record)
+        _run_supervised(config, dst, todo, max(1, workers), record, consent)
 
     summary.items.sort(key=lambda i: i.report)
     summary.withdrawn = _withdraw_orphans(dst, summary.items)
@@ -182,11 +187,13 @@ def _preflight(config: Config) -> ModelStore | None:
     return store
 
 
-def _open_pipeline(config: Config, store: ModelStore | None = None) -> Pipeline:
+def _open_pipeline(
+    config: Config, store: ModelStore | None = None, consent: ConsentGate | None = None
+) -> Pipeline:
     """Build the in-process pipeline; an unexpected exception (a broken runtime) becomes
     the same one-line error a worker process would give, not a traceback."""
     try:
-        return Pipeline(config, models=store)
+        return Pipeline(config, models=store, consent=consent)
     except DeidError:
         raise
     except Exception as exc:
@@ -194,11 +201,16 @@ def _open_pipeline(config: Config, store: ModelStore | None = None) -> Pipeline:
 
 
 def _run_supervised(
-    config: Config, dst: Path, todo: list[_Job], workers: int, record: Callable[[BatchItem], None]
+    config: Config,
+    dst: Path,
+    todo: list[_Job],
+    workers: int,
+    record: Callable[[BatchItem], None],
+    consent: ConsentGate | None = None,
 ) -> None:
     supervisor = Supervisor(
         min(workers, len(todo)),
-        functools.partial(_worker_pipeline, config.to_dict()),
+        functools.partial(_worker_pipeline, config.to_dict(), consent),
         functools.partial(_worker_run, str(dst)),
         job_timeout=config.batch.image_timeout_s,
         start_timeout=config.batch.start_timeout_s,
@@ -268,7 +280,9 @@ def _report_rel(job: _Job) -> str:
     return f"{REPORTS_DIR}/{job.out_rel}.json"
 
 
-def _resumable(dst: Path, job: _Job, digest: str) -> BatchItem | None:
+def _resumable(
+    dst: Path, job: _Job, digest: str, consent: ConsentGate | None = None
+) -> BatchItem | None:
     report_path = dst / _report_rel(job)
     if not report_path.is_file():
         return None
@@ -285,11 +299,24 @@ def _resumable(dst: Path, job: _Job, digest: str) -> BatchItem | None:
         or report.get("status") == "failed"
         or not out_path
         or not _is_output_of(dst, out_path, output.get("sha256"))
+        or not _consent_current(report.get("consent"), consent)
     ):
         return None
     reasons = [r.get("code", "") for r in report.get("reasons", [])]
     return BatchItem(job.masked or job.relpath, out_path, _report_rel(job), report["status"],
                      reasons, resumed=True)  # fmt: skip
+
+
+def _consent_current(recorded: Any, gate: ConsentGate | None) -> bool:
+    """A report's consent decision still stands: the gate is on or off as it was, with
+    the same manifest and purpose, and the consent it relied on has not expired since."""
+    if gate is None or recorded is None:
+        return gate is None and recorded is None
+    if not isinstance(recorded, dict) or recorded.get("manifest") != gate.digest:
+        return False
+    until = recorded.get("valid_until")
+    today = (gate.today or date.today()).isoformat()
+    return until is None or str(until) >= today
 
 
 def _is_output_of(dst: Path, out_path: str, sha256: object) -> bool:
@@ -347,7 +374,9 @@ def _run_job(pipe: Pipeline, job: _Job, dst: Path, limit: float | None = None) -
     result = None
     try:
         with deadline:
-            result = pipe.process(job.source, name=job.masked or job.relpath)
+            # The pipeline masks the name for its report itself; the consent gate
+            # matches on the unmasked one.
+            result = pipe.process(job.source, name=job.relpath)
     except ImageTimeout:
         deadline.disarm()  # the alarm may have landed inside the first disarm
     if deadline.expired or result is None:
@@ -421,9 +450,9 @@ def _with_extension(rel: str, fmt: str) -> str:
     return rel if p.suffix.lower() in same else str(p.with_suffix(wanted))
 
 
-def _worker_pipeline(config: dict[str, Any]) -> Pipeline:
+def _worker_pipeline(config: dict[str, Any], consent: ConsentGate | None = None) -> Pipeline:
     """Runs in a worker process: the pipeline it keeps for all its images."""
-    return Pipeline(Config.from_mapping(config))
+    return Pipeline(Config.from_mapping(config), consent=consent)
 
 
 def _worker_run(dst: str, pipe: Pipeline, job: _Job) -> BatchItem:

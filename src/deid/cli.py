@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .config import Config
-from .errors import DeidError
+from .errors import ConfigError, DeidError
 
 EXIT_OK, EXIT_REVIEW, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2, 3
 
@@ -35,6 +35,14 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redact-text", choices=["phi", "all_text"],
                    help="redact only PHI (default) or all text except the allow list")  # fmt: skip
     p.add_argument("--stages", metavar="LIST", help="comma-separated stages to run, in order")
+
+
+def _add_consent_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--consent", metavar="CSV",
+                   help="consent manifest: without a valid consent for --purpose an image "
+                        "is held for review (see docs/consent.md)")  # fmt: skip
+    p.add_argument("--purpose", metavar="WORD",
+                   help="the use consent must cover: website, social, education, ...")  # fmt: skip
 
 
 def _positive_int(text: str) -> int:
@@ -61,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--report", metavar="JSON", help="where to write the report (default: stdout)")
     _add_config_options(p)
+    _add_consent_options(p)
 
     b = sub.add_parser("batch", help="de-identify every image under a folder")
     b.add_argument("input_dir")
@@ -75,6 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reprocess everything instead of resuming")  # fmt: skip
     b.add_argument("--quiet", action="store_true", help="print only the final counts")
     _add_config_options(b)
+    _add_consent_options(b)
+
+    c = sub.add_parser("compose", help="before/after composite aligned on the mouth")
+    c.add_argument("before")
+    c.add_argument("after")
+    c.add_argument("output", help="the composite (JPEG)")
+    c.add_argument("--report", metavar="JSON", help="where to write the report (default: stdout)")
+    c.add_argument("--aspect", choices=["1:1", "4:5", "16:9"], default="4:5",
+                   help="aspect ratio of each half (default 4:5)")  # fmt: skip
+    c.add_argument("--stacked", action="store_true", help="after below before, not beside it")
+    c.add_argument("--labels", metavar="BEFORE,AFTER", default="Before,After",
+                   help="two allow-listed labels (e.g. 術前,術後), or none")  # fmt: skip
+    c.add_argument("--watermark", metavar="TEXT", help="clinic name from the allow list")
+    c.add_argument("--width", type=_positive_int, metavar="PX", help="width of each half")
+    _add_config_options(c)
+    _add_consent_options(c)
 
     i = sub.add_parser("inspect", help="show what identifying content a file carries")
     i.add_argument("input")
@@ -103,6 +128,19 @@ def load_config(args: argparse.Namespace) -> Config:
     if getattr(args, "timeout", None):
         changes["batch"] = {"image_timeout_s": args.timeout}
     return config.replace(**changes) if changes else config
+
+
+def load_consent(args: argparse.Namespace, config: Config) -> Any:
+    """The consent gate, when ``--consent`` is given (it needs ``--purpose``)."""
+    if not getattr(args, "consent", None):
+        if getattr(args, "purpose", None):
+            raise ConfigError("--purpose needs --consent (the consent manifest)")
+        return None
+    if not args.purpose:
+        raise ConfigError("--consent needs --purpose (website, social, education, ...)")
+    from .consent import ConsentGate
+
+    return ConsentGate.from_files(args.consent, args.purpose, roster=config.text.roster)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,7 +172,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
         print("deid: refusing to write over the input file", file=sys.stderr)
         return EXIT_UNUSABLE
     config = load_config(args)
-    with Pipeline(config) as pipe:
+    with Pipeline(config, consent=load_consent(args, config)) as pipe:
         result = pipe.process(src, name=src.name)
     if result.ok:
         result.save(dst)
@@ -157,6 +195,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import IMAGES_DIR, REPORTS_DIR, REVIEW_DIR, check_paths, run_batch
 
     config = load_config(args)
+    consent = load_consent(args, config)
     out_dir = Path(args.output_dir)
     if args.overwrite:
         import shutil
@@ -180,10 +219,45 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     # one image instead of ending (or hanging) the batch. --workers 1 stays in-process.
     workers = args.workers or 1
     summary = run_batch(args.input_dir, out_dir, config=config, workers=workers,
-                        in_process=args.workers == 1, progress=progress)  # fmt: skip
+                        in_process=args.workers == 1, progress=progress,
+                        consent=consent)  # fmt: skip
     counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items())) or "no images"
     print(f"deid batch: {counts}; summary: {out_dir / 'summary.json'}")
     return summary.exit_code
+
+
+def _cmd_compose(args: argparse.Namespace) -> int:
+    from .compose import compose
+    from .pipeline import Pipeline
+
+    dst = Path(args.output)
+    for src in (Path(args.before), Path(args.after)):
+        if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+            print("deid: refusing to write over an input file", file=sys.stderr)
+            return EXIT_UNUSABLE
+    config = load_config(args)
+    labels = None if args.labels.strip().lower() == "none" else tuple(args.labels.split(","))
+    if labels is not None and len(labels) != 2:
+        raise ConfigError("--labels takes two labels separated by a comma")
+    with Pipeline(config, consent=load_consent(args, config)) as pipe:
+        result = compose(args.before, args.after, pipeline=pipe, aspect=args.aspect,
+                         arrangement="stacked" if args.stacked else "side", labels=labels,
+                         watermark=args.watermark, panel_width=args.width)  # fmt: skip
+    if result.ok:
+        result.save(dst)
+        assert result.report.output is not None
+        result.report.output["path"] = dst.name
+    else:
+        dst.unlink(missing_ok=True)  # never leave an earlier composite looking current
+    report = result.report.to_json()
+    if args.report:
+        from .io import write_atomic
+
+        write_atomic(args.report, report.encode("utf-8"))
+    else:
+        print(report)
+    print(f"{result.status}: {result.report.summary}", file=sys.stderr)
+    return _status_exit(result.status)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -231,8 +305,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "inspect": _cmd_inspect,
-             "models": _cmd_models}  # fmt: skip
+_COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "compose": _cmd_compose,
+             "inspect": _cmd_inspect, "models": _cmd_models}  # fmt: skip
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import io, metadata, redact
 from .config import Config
+from .consent import ConsentGate
 from .errors import DeidError, InputError
 from .models import ModelStore
 from .names import name_policy
@@ -68,8 +69,11 @@ class Pipeline:
         *,
         models: ModelStore | None = None,
         stages: Sequence[Stage] | None = None,
+        consent: ConsentGate | None = None,
     ) -> None:
         self.config = config or Config()
+        # Opt-in: without consent for its purpose an image is held for review.
+        self.consent = consent
         self.models = models or ModelStore(self.config.models.dir or None)
         self.stages: list[Stage] = (
             list(stages) if stages is not None else build_stages(self.config, self.models)
@@ -98,7 +102,7 @@ class Pipeline:
         )
         started = time.perf_counter()
         try:
-            return self._process(source, report, timings)
+            return self._process(source, report, timings, name)
         except _Failed as failed:
             return self._fail(report, failed.reason, timings)
         finally:
@@ -115,7 +119,9 @@ class Pipeline:
         log.info("image failed: %s (%s)", reason.code, reason.stage or "pipeline")
         return Result("failed", report)
 
-    def _process(self, source: io.Source, report: ImageReport, timings: dict[str, float]) -> Result:
+    def _process(
+        self, source: io.Source, report: ImageReport, timings: dict[str, float], name: str | None
+    ) -> Result:
         loaded = self._decode(source, timings)
         src, frame = loaded.source, loaded.frame
         report.input = InputInfo(
@@ -125,7 +131,13 @@ class Pipeline:
             orientation=src.orientation, conversions=list(src.conversions),
         )  # fmt: skip
         context = Context(config=self.config, source=src, frame=frame, name=report.input.path)
-        pixels, findings, review, changed = self._redact(frame, context, timings, report)
+        read: list[str] = []
+        pixels, findings, review, changed = self._redact(frame, context, timings, report, read)
+        if self.consent is not None:
+            decision = self.consent.decide(_names(source, name), read)
+            report.consent = decision.to_report()
+            if (reason := decision.reason()) is not None:
+                review.append(reason)
 
         report.faces = [dict(f.to_report()) for f in findings if f.kind == "face"]
         report.text = [dict(f.to_report()) for f in findings if f.kind == "text"]
@@ -175,7 +187,12 @@ class Pipeline:
                 raise _Failed(Reason("corrupt", msg, "decode")) from exc
 
     def _redact(
-        self, frame: Frame, context: Context, timings: dict[str, float], report: ImageReport
+        self,
+        frame: Frame,
+        context: Context,
+        timings: dict[str, float],
+        report: ImageReport,
+        read: list[str] | None = None,
     ) -> tuple[np.ndarray, list[Finding], list[Reason], bool]:
         """Run every stage on the original, apply all edits once, then let stages verify.
 
@@ -191,6 +208,8 @@ class Pipeline:
                 context = replace(context, keep_regions=context.keep_regions + result.keep_regions)
             if engine := result.extra.get("ocr"):
                 report.ocr = str(engine)
+            if read is not None:
+                read.extend(result.extra.get("roster_read", ()))
 
         edits = [e for _, r in results for e in r.edits]
         with _timed(timings, "redact"):
@@ -289,6 +308,16 @@ class Pipeline:
                 )
             )
             report.summary = summarise(report)
+
+
+def _names(source: io.Source, name: str | None) -> list[str]:
+    """What the consent gate may match on: the name given (a batch gives the input's
+    path relative to its folder) and the source file's own name, never the folders
+    above it (a folder named after one patient would match every image in it)."""
+    names = [name] if name else []
+    if isinstance(source, str | os.PathLike):
+        names.append(Path(source).name)
+    return names
 
 
 def _refuse_residue(data: bytes, icc_kept: bool) -> None:

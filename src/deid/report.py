@@ -68,6 +68,7 @@ class ImageReport:
     stages: list[str] = field(default_factory=list)
     config_digest: str = ""
     deid_version: str = __version__
+    consent: dict[str, Any] | None = None  # only when the consent gate ran
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -87,6 +88,8 @@ class ImageReport:
             "text": list(self.text),
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
+        if self.consent is not None:
+            data["consent"] = dict(self.consent)
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
