@@ -263,12 +263,20 @@ def _alnum(text: str) -> str:
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
-    """The same text read from two overlapping crops is one finding (best score kept)."""
+    """The same text read from two overlapping crops is one finding (best score kept),
+    over the width of both readings: one of them may have lost the value's end."""
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: -h.score):
-        if any(hit.box.iou(k.box) > 0.5 or _covered_fraction(hit.box, [k.box]) > 0.9 for k in kept):
-            continue
-        kept.append(hit)
+        for i, k in enumerate(kept):
+            if hit.box.iou(k.box) > 0.5 or _covered_fraction(hit.box, [k.box]) > 0.9:
+                a, b = k.box, hit.box
+                rows = a if a.height <= b.height else b
+                box = Box(min(a.left, b.left), rows.top, max(a.right, b.right), rows.bottom)
+                if box != a:
+                    kept[i] = replace(k, box=box, quad=k.quad if box.width == a.width else None)
+                break
+        else:
+            kept.append(hit)
     return kept
 
 
