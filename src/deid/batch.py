@@ -14,6 +14,7 @@ start stops the batch at once with ``WorkerStartError``. In-process runs
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -94,16 +95,34 @@ def check_paths(in_dir: Path, out_dir: Path) -> None:
         raise ConfigError("input folder must not be inside the output folder")
 
 
-def iter_inputs(in_dir: Path) -> Iterator[str]:
-    """Relative POSIX paths of candidate images, sorted so names and collisions are stable."""
-    found = []
-    for root, dirs, files in os.walk(in_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+def iter_inputs(in_dir: Path, *, follow_symlinks: bool = False) -> Iterator[str]:
+    """Relative POSIX paths of candidate images, sorted so names and collisions are stable.
+
+    A symbolic link (to a file or a folder) that leads out of ``in_dir`` is skipped
+    unless ``follow_symlinks``: a link planted in a shared input folder must not make
+    deid read, and publish, whatever it points to. Links that stay inside are read.
+    """
+    top = in_dir.resolve()
+    found, skipped, seen = [], 0, {top}
+    for root, dirs, files in os.walk(in_dir, followlinks=follow_symlinks):
+        keep = []
+        for d in sorted(d for d in dirs if not d.startswith(".")):
+            real = Path(root, d).resolve()
+            if follow_symlinks and real in seen:
+                continue  # a link back up the tree: walked once, not forever
+            seen.add(real)
+            keep.append(d)
+        dirs[:] = keep
         for name in files:
-            if name.startswith("."):
+            if name.startswith(".") or Path(name).suffix.lower() not in io.INPUT_EXTENSIONS:
                 continue
-            if Path(name).suffix.lower() in io.INPUT_EXTENSIONS:
-                found.append(Path(root, name).relative_to(in_dir).as_posix())
+            path = Path(root, name)
+            if not follow_symlinks and not path.resolve().is_relative_to(top):
+                skipped += 1
+                continue
+            found.append(path.relative_to(in_dir).as_posix())
+    if skipped:
+        log.warning("skipped %d symbolic link(s) leading out of the input folder", skipped)
     return iter(sorted(found))
 
 
@@ -124,9 +143,13 @@ def run_batch(
     in_process: bool | None = None,
     names: NamePolicy | None = None,
     progress: Callable[[int, int, BatchItem], None] | None = None,
+    follow_symlinks: bool = False,
     consent: ConsentGate | None = None,
 ) -> BatchSummary:
     """Process every image under ``in_dir``; see the module docstring.
+
+    ``follow_symlinks`` also reads what symbolic links lead to outside ``in_dir``
+    (skipped by default).
 
     ``in_process`` (default: ``workers == 1``) runs the pipeline in this process, for
     embedding and debugging; otherwise ``workers`` supervised processes do the work,
@@ -141,7 +164,7 @@ def run_batch(
     in_process = workers <= 1 if in_process is None else in_process
     store = _preflight(config)
     policy = names or name_policy(_with_name_key(config, dst))
-    jobs = _plan(src, policy)
+    jobs = _plan(src, policy, follow_symlinks)
     summary = BatchSummary()
     digest = config.digest()
     todo: list[_Job] = []
@@ -256,9 +279,9 @@ def _with_name_key(config: Config, dst: Path) -> Config:
     return config.replace(text={"filename_key": key})
 
 
-def _plan(src: Path, policy: NamePolicy) -> list[_Job]:
+def _plan(src: Path, policy: NamePolicy, follow_symlinks: bool = False) -> list[_Job]:
     jobs, used = [], set()
-    for rel in iter_inputs(src):
+    for rel in iter_inputs(src, follow_symlinks=follow_symlinks):
         out_rel, masked = policy(rel)
         candidate, n = out_rel, 1
         # Unique without the extension: the written extension follows the content, so
@@ -395,7 +418,18 @@ def _run_job(pipe: Pipeline, job: _Job, dst: Path, limit: float | None = None) -
         # images/ from an earlier run (changed input or settings, or a lost report).
         (dst / earlier).unlink(missing_ok=True)
     if out_rel is not None:
-        result.save(dst / out_rel)
+        try:
+            result.save(dst / out_rel)
+        except OSError as exc:
+            # A full disk or a broken output folder: the image is failed (its report
+            # says so if it still fits) and the batch stops, as every later write would
+            # fail the same way.
+            why = exc.strerror or type(exc).__name__
+            reason = Reason("write_failed", f"the output could not be written ({why}); "
+                            "image not written", "write")  # fmt: skip
+            with contextlib.suppress(OSError):
+                _fail_job(dst, job, pipe.config, reason)
+            raise
         if report.output is not None:
             report.output.path = out_rel
     io.write_atomic(dst / _report_rel(job), report.to_json().encode("utf-8"))

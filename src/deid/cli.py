@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--overwrite", action="store_true",
                    help="reprocess everything instead of resuming")  # fmt: skip
     b.add_argument("--quiet", action="store_true", help="print only the final counts")
+    b.add_argument("--follow-symlinks", action="store_true",
+                   help="also read files and folders that symbolic links in INPUT_DIR lead "
+                        "to outside it (default: skipped)")  # fmt: skip
     _add_config_options(b)
     _add_consent_options(b)
 
@@ -211,7 +214,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     def progress(n: int, total: int, item: Any) -> None:
         if not args.quiet:
-            where = item.output or "(not written)"
+            # A file name may hold a newline or a bidi override: one line per image.
+            where = _printable(item.output or "(not written)")
             tag = " (resumed)" if item.resumed else ""
             print(f"[{n}/{total}] {item.status:<12} {where}{tag}", flush=True)
 
@@ -220,10 +224,19 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     workers = args.workers or 1
     summary = run_batch(args.input_dir, out_dir, config=config, workers=workers,
                         in_process=args.workers == 1, progress=progress,
+                        follow_symlinks=args.follow_symlinks,
                         consent=consent)  # fmt: skip
     counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items())) or "no images"
     print(f"deid batch: {counts}; summary: {out_dir / 'summary.json'}")
     return summary.exit_code
+
+
+def _printable(text: str) -> str:
+    """Control and format characters escaped, so a name cannot forge or split a line."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def _cmd_compose(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .config import InputConfig, OutputConfig
-from .errors import InputError
+from .errors import DeidError, InputError
 from .types import Frame
 
 # Pillow format name -> format we write. Formats we cannot write back faithfully map
@@ -124,7 +124,9 @@ def load(source: Source, config: InputConfig) -> Loaded:
     except UnidentifiedImageError as exc:
         msg = "input is not an image in a supported format"
         raise InputError(msg, code="not_an_image") from exc
-    except OSError as exc:
+    except DeidError:
+        raise  # the batch's time limit, raised inside the decoder
+    except Exception as exc:  # OSError, and whatever else a plugin raises on hostile bytes
         raise InputError("input image header is corrupt or truncated", code="corrupt") from exc
     return _from_pil(img, data, config)
 
@@ -153,7 +155,16 @@ def _check_pixels(width: int, height: int, config: InputConfig) -> None:
 def _from_pil(img: Image.Image, data: bytes, config: InputConfig) -> Loaded:
     fmt = img.format
     _check_pixels(img.width, img.height, config)
-    frames = int(getattr(img, "n_frames", 1) or 1)
+    try:
+        # Counting frames walks the whole file (every GIF frame, every TIFF directory),
+        # so a broken second page raises here: TypeError, IndexError, EOFError ...
+        frames = int(getattr(img, "n_frames", 1) or 1)
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(config) from exc
+    except DeidError:
+        raise
+    except Exception as exc:
+        raise InputError("image structure is corrupt", code="corrupt") from exc
     extra = 0
     if frames > 1:
         if fmt == "MPO":
@@ -168,13 +179,15 @@ def _from_pil(img: Image.Image, data: bytes, config: InputConfig) -> Loaded:
             )
     try:
         img.load()
+        orientation = _orientation(img)
+        icc = img.info.get("icc_profile") or None
+        pixels, alpha, mode, conversions = _normalise(img)
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(config) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except DeidError:
+        raise
+    except Exception as exc:  # OSError, SyntaxError, ValueError, and any plugin's bug
         raise InputError("image data is truncated or corrupt", code="truncated") from exc
-    orientation = _orientation(img)
-    icc = img.info.get("icc_profile") or None
-    pixels, alpha, mode, conversions = _normalise(img)
     frame = _upright(pixels, alpha, mode, orientation)
     info = SourceInfo(
         data=data,
@@ -204,13 +217,13 @@ def _from_heif(data: bytes, config: InputConfig) -> Loaded:
         primary = heif[heif.primary_index]
         _check_pixels(primary.size[0], primary.size[1], config)
         img = primary.to_pillow()
-    except InputError:
+        img.format = "HEIF"  # type: ignore[misc]
+        icc = primary.info.get("icc_profile") or None
+        pixels, alpha, mode, conversions = _normalise(img)
+    except DeidError:
         raise
-    except (ValueError, RuntimeError, OSError) as exc:
+    except Exception as exc:  # ValueError, RuntimeError, OSError, SyntaxError ...
         raise InputError("HEIF image is truncated or corrupt", code="truncated") from exc
-    img.format = "HEIF"  # type: ignore[misc]
-    icc = primary.info.get("icc_profile") or None
-    pixels, alpha, mode, conversions = _normalise(img)
     # libheif already applies the container's rotation/mirror (irot/imir); an EXIF
     # orientation inside HEIF is informational only and applying it would rotate twice.
     frame = _upright(pixels, alpha, mode, 1)

@@ -22,7 +22,7 @@ import numpy as np
 from . import io, metadata, redact
 from .config import Config
 from .consent import ConsentGate
-from .errors import DeidError, InputError
+from .errors import DeidError, ImageTimeout, InputError
 from .models import ModelStore
 from .names import name_policy
 from .report import ImageReport, InputInfo, MetadataSummary, OutputInfo, summarise, validate
@@ -105,6 +105,16 @@ class Pipeline:
             return self._process(source, report, timings, name)
         except _Failed as failed:
             return self._fail(report, failed.reason, timings)
+        except ImageTimeout:
+            raise  # the batch's time limit: the batch fails the image itself
+        except Exception as exc:
+            # A stage that returned something malformed (no StageResult, an edit whose
+            # mask does not fit, a finding without a report form) or any other bug:
+            # fail closed, never let it escape and stop a batch. The message is not
+            # copied (it might quote image content), only the type.
+            log.debug("image failed on an internal error: %s", type(exc).__name__)
+            msg = f"internal error ({type(exc).__name__}); image not written"
+            return self._fail(report, Reason("internal_error", msg, "pipeline"), timings)
         finally:
             timings["total"] = (time.perf_counter() - started) * 1000
 

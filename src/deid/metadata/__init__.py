@@ -43,10 +43,35 @@ def inventory(data: bytes) -> tuple[MetadataItem, ...]:
     if container is None:
         return (unparsed("unknown container", len(data)),)
     try:
-        return tuple(_INVENTORY[container](data))
+        return _bounded(_INVENTORY[container](data))
     except Exception as exc:  # corrupt input must yield a report item, never a crash
         logger.debug("metadata inventory of a %s failed: %s", container, type(exc).__name__)
         return (unparsed(f"{container} structure", len(data)),)
+
+
+MAX_ITEMS = 100  # per category; the rest is summed into one item
+
+
+def _bounded(items: list[MetadataItem]) -> tuple[MetadataItem, ...]:
+    """At most ``MAX_ITEMS`` items per category, then one item for the rest.
+
+    A 4 MB PNG can hold 200,000 text chunks: listed one by one they would make a
+    report of tens of megabytes and minutes of schema validation per image.
+    """
+    kept: list[MetadataItem] = []
+    rest: dict[str, list[MetadataItem]] = {}
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.category] = seen.get(item.category, 0) + 1
+        if seen[item.category] <= MAX_ITEMS:
+            kept.append(item)
+        else:
+            rest.setdefault(item.category, []).append(item)
+    for category, more in rest.items():
+        tags = sorted({t for i in more for t in i.tags})
+        kept.append(MetadataItem(category, f"{len(more)} more {category} items",
+                                 tuple(tags[:MAX_ITEMS]), sum(i.bytes for i in more)))  # fmt: skip
+    return tuple(kept)
 
 
 def strip_lossless(data: bytes, *, keep_icc: bool) -> bytes | None:
