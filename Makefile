@@ -17,6 +17,10 @@ RUNTIME_LOCK := requirements/runtime.lock
 LATEST := .venv-latest
 PYTEST_ARGS ?= -q --durations=15
 LINT_PATHS := src tests benchmarks examples models
+# The modules the API reference documents (make docs; tests/test_docs.py builds the same).
+API_MODULES := deid deid.pipeline deid.composer deid.consent deid.config deid.report \
+	deid.batch deid.regulation deid.errors deid.types deid.models deid.io deid.stages \
+	deid.metadata deid.cli
 
 # One resolution for Python 3.11+ on every platform (Linux x86_64 and aarch64 included);
 # "fewest" keeps one version of a package for all Python versions where it can, so
@@ -26,7 +30,7 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 \
 	--fork-strategy fewest --generate-hashes --excludes requirements/excludes.txt \
 	--custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: setup demo test test-latest lint lock lock-upgrade bench clean-demo
+.PHONY: setup demo docs test test-latest lint lock lock-upgrade bench clean-demo
 .DEFAULT_GOAL := test
 
 setup: $(STAMPS)/system $(STAMPS)/venv $(STAMPS)/models
@@ -53,7 +57,15 @@ demo: setup
 	$(BIN)/python examples/make_examples.py examples/input
 	$(BIN)/deid batch examples/input examples/output --overwrite || [ $$? -eq 1 ]
 	$(BIN)/python examples/side_by_side.py examples/input examples/output examples/output/side_by_side.jpg
-	@echo "Outputs: examples/output/images  reports: examples/output/reports  summary: examples/output/summary.json"
+	$(BIN)/deid compose examples/input/pair/before.jpg examples/input/pair/after.jpg \
+		examples/output/composite.jpg --report examples/output/composite.json \
+		--labels 術前,術後 --watermark "Smile Dental" --allow-list examples/input/pair/allow.txt
+	@echo "Outputs: examples/output/images  reports: examples/output/reports  summary: examples/output/summary.json  composite: examples/output/composite.jpg"
+
+# The API reference from the docstrings (the suite builds it too: tests/test_docs.py).
+docs: $(STAMPS)/venv
+	$(BIN)/python -m pdoc -o build/api $(API_MODULES)
+	@echo "API reference: build/api/index.html; reference pages: docs/*.md"
 
 lint: $(STAMPS)/venv
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -145,11 +145,38 @@ def phone_mpo(out: Path) -> None:
     (out / "phone_photo.jpg").write_bytes(buf.getvalue() + b"SEFHvendor-trailer-Lin Mei-Hua")
 
 
+def treatment_pair(out: Path) -> None:
+    """Two visits' photos for `deid compose` (make demo): the same smile, the second
+    photo turned, closer and in warmer light, as a second visit's photo would be.
+    Each carries the patient's name and the visit date burned in, and EXIF."""
+    pair = out / "pair"
+    pair.mkdir(parents=True, exist_ok=True)
+    first = portrait()
+    w, h = first.size
+    second = first.rotate(-7, resample=Image.Resampling.BICUBIC, center=(w * 0.45, h * 0.55))
+    second = second.crop((int(w * 0.06), int(h * 0.04), int(w * 0.94), int(h * 0.92)))
+    second = second.resize((w, h), Image.Resampling.LANCZOS)
+    tint = np.asarray(second).astype(np.float32) * (1.06, 1.0, 0.92)
+    second = Image.fromarray(np.clip(tint, 0, 255).astype(np.uint8))
+    for img, name, date in (
+        (first, "before.jpg", "2024/05/01"),
+        (second, "after.jpg", "2024/11/20"),
+    ):
+        draw = ImageDraw.Draw(img)
+        draw.rectangle((0, h - 90, w, h), fill=(0, 0, 0))
+        draw.text(
+            (30, h - 78), f"林美華  病歷號 A123456  {date}", font=font(56), fill=(255, 255, 255)
+        )
+        img.save(pair / name, "JPEG", quality=92, exif=exif_bytes())
+    # The clinic's name may be drawn on a published picture only from the allow list.
+    (pair / "allow.txt").write_text("Smile Dental\n", "utf-8")
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[1] if len(argv) > 1 else "examples/input")
     out.mkdir(parents=True, exist_ok=True)
     for make in (smile_portrait_rotated, before_after, name_card, xray_export, intraoral,
-                 phone_mpo):  # fmt: skip
+                 phone_mpo, treatment_pair):  # fmt: skip
         make(out)
     print(f"wrote {len(list(out.iterdir()))} example inputs to {out}")
     return 0

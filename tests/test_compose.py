@@ -17,7 +17,7 @@ from skimage import data
 import deid
 from deid import metadata
 from deid.cli import main
-from deid.compose import Mouth, compose, mouth_of, validate
+from deid.composer import Mouth, compose, mouth_of, validate
 from deid.consent import ConsentGate
 from deid.errors import DeidError
 from deid.stages.faces import FaceStage

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
-from .compose import ComposeResult, compose
+from .composer import ComposeResult, compose
 from .config import Config, FaceConfig, InputConfig, MetadataConfig, OutputConfig, TextConfig
 from .consent import ConsentGate
 from .errors import ConfigError, DeidError, InputError, ModelError, StageError

@@ -240,7 +240,7 @@ def _printable(text: str) -> str:
 
 
 def _cmd_compose(args: argparse.Namespace) -> int:
-    from .compose import compose
+    from .composer import compose
     from .pipeline import Pipeline
 
     dst = Path(args.output)
