@@ -16,7 +16,7 @@ LOCK   := requirements/dev.lock
 RUNTIME_LOCK := requirements/runtime.lock
 LATEST := .venv-latest
 PYTEST_ARGS ?= -q --durations=15
-LINT_PATHS := src tests benchmarks examples models
+LINT_PATHS := src tests benchmarks examples models fuzz
 # The modules the API reference documents (make docs; tests/test_docs.py builds the same).
 API_MODULES := deid deid.pipeline deid.composer deid.consent deid.config deid.report \
 	deid.batch deid.regulation deid.errors deid.types deid.models deid.io deid.stages \
@@ -106,3 +106,23 @@ test-latest: $(STAMPS)/system $(STAMPS)/models
 
 clean-demo:
 	rm -rf examples/input examples/output
+
+# Coverage-guided fuzzing of the container parsers (fuzz/fuzz_containers.py, atheris):
+# seeds generated into fuzz/corpus/, then every container for FUZZ_SECONDS each (new
+# inputs kept in the corpus for the next run; crashes saved in fuzz/artifacts/, each to
+# become a regression test in tests/test_fuzz_regressions.py). `make test` runs a fixed
+# number of inputs instead (tests/test_fuzz.py). FUZZ_CONTAINERS picks a subset.
+FUZZ_SECONDS ?= 60
+FUZZ_CONTAINERS ?= jpeg png webp tiff heif gif bmp exif iptc xmp icc
+.PHONY: fuzz
+fuzz: $(STAMPS)/venv
+	@mkdir -p fuzz/artifacts
+	$(BIN)/python fuzz/make_corpus.py fuzz/corpus
+	@for c in $(FUZZ_CONTAINERS); do \
+		echo "== $$c: $(FUZZ_SECONDS) s"; \
+		$(BIN)/python fuzz/fuzz_containers.py $$c -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=20 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+			-artifact_prefix=fuzz/artifacts/$$c- fuzz/corpus/$$c > fuzz/artifacts/$$c.log 2>&1; \
+		rc=$$?; grep -E '^Done|ERROR|Error' fuzz/artifacts/$$c.log; \
+		[ $$rc -eq 0 ] || { echo "$$c: crash, see fuzz/artifacts/$$c.log"; exit $$rc; }; \
+	done

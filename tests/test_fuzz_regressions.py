@@ -89,3 +89,34 @@ def test_the_image_fails_with_that_code(build, code, raw) -> None:  # type: igno
         result = pipe.process(build(), name="x")
     assert result.status == "failed" and result.data is None
     assert [r.code for r in result.report.reasons] == [code]
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def heif_iloc_with_empty_extents(items: int = 60) -> bytes:
+    """A HEIF ``iloc`` box whose offset, length, base and index fields are all 0 bytes
+    wide, each item claiming 65,535 extents: the extents took no room, so 60 items
+    (600 bytes) made the parser list 3.9 million locations (a hang and memory blow-up
+    in the fuzzer with 2,700 items)."""
+    entries = b"".join(struct.pack(">IHHH", n + 1, 0, 0, 0xFFFF) for n in range(items))
+    iloc = _box(b"iloc", bytes((2, 0, 0, 0)) + b"\x00\x00" + struct.pack(">I", items) + entries)
+    ftyp = _box(b"ftyp", b"heic" + b"\0\0\0\0" + b"mif1heic")
+    return ftyp + _box(b"meta", b"\0\0\0\0" + iloc)
+
+
+def test_heif_iloc_with_empty_extents_is_refused_at_once() -> None:
+    import time
+
+    from deid import metadata
+
+    data = heif_iloc_with_empty_extents()
+    assert metadata.sniff(data) == "heif"
+    started = time.perf_counter()
+    items = metadata.inventory(data)
+    assert time.perf_counter() - started < 0.5
+    assert [i.category for i in items] == ["unparsed"]
+    with deid.Pipeline(deid.Config(stages=("metadata",))) as pipe:
+        result = pipe.process(data, name="x.heic")
+    assert result.status == "failed" and result.data is None
