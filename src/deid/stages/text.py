@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # Rounds of re-reading around what the first pass found (each finds what the last
 # one uncovered); verification is one more such round on the output.
 _REREADS = 2
+# Lines tilted at least this much are filled along their slant.
+_SLANT_DEGREES = 3.0
 
 
 class TextStage:
@@ -214,7 +216,7 @@ def _slanted_mask(
         return None
     # Below a few degrees the upright box costs little, and a proposal's angle may be
     # off by as much: a slanted fill would then uncover the top of one end.
-    if abs(np.degrees(np.arctan2(along[1], along[0]))) < 3.0:
+    if abs(np.degrees(np.arctan2(along[1], along[0]))) < _SLANT_DEGREES:
         return None
     pad_y = max(pad_y, pad)
     u, v = along / np.linalg.norm(along), down / np.linalg.norm(down)
@@ -262,6 +264,13 @@ def _alnum(text: str) -> str:
     return "".join(c for c in text if c.isalnum()).upper()
 
 
+def _slanted(quad: tuple[tuple[float, float], ...] | None) -> bool:
+    if quad is None:
+        return False
+    (x0, y0), (x1, y1) = quad[0], quad[1]
+    return abs(np.degrees(np.arctan2(y1 - y0, x1 - x0))) >= _SLANT_DEGREES
+
+
 def _dedupe(hits: list[Hit]) -> list[Hit]:
     """The same text read from two overlapping crops is one finding (best score kept),
     over the width of both readings: one of them may have lost the value's end."""
@@ -269,6 +278,8 @@ def _dedupe(hits: list[Hit]) -> list[Hit]:
     for hit in sorted(hits, key=lambda h: -h.score):
         for i, k in enumerate(kept):
             if hit.box.iou(k.box) > 0.5 or _covered_fraction(hit.box, [k.box]) > 0.9:
+                if _slanted(k.quad) or _slanted(hit.quad):
+                    break  # an upright union would reach into the lines around it
                 a, b = k.box, hit.box
                 rows = a if a.height <= b.height else b
                 box = Box(min(a.left, b.left), rows.top, max(a.right, b.right), rows.bottom)
