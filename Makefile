@@ -57,9 +57,10 @@ demo: setup
 	$(BIN)/python examples/make_examples.py examples/input
 	$(BIN)/deid batch examples/input examples/output --overwrite || [ $$? -eq 1 ]
 	$(BIN)/python examples/side_by_side.py examples/input examples/output examples/output/side_by_side.jpg
-	$(BIN)/deid compose examples/input/pair/before.jpg examples/input/pair/after.jpg \
+	$(BIN)/python examples/make_examples.py --pair examples/output/pair
+	$(BIN)/deid compose examples/output/pair/before.jpg examples/output/pair/after.jpg \
 		examples/output/composite.jpg --report examples/output/composite.json \
-		--labels 術前,術後 --watermark "Smile Dental" --allow-list examples/input/pair/allow.txt
+		--labels 術前,術後 --watermark "Smile Dental" --allow-list examples/output/pair/allow.txt
 	@echo "Outputs: examples/output/images  reports: examples/output/reports  summary: examples/output/summary.json  composite: examples/output/composite.jpg"
 
 # The API reference from the docstrings (the suite builds it too: tests/test_docs.py).

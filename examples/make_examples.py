@@ -145,11 +145,13 @@ def phone_mpo(out: Path) -> None:
     (out / "phone_photo.jpg").write_bytes(buf.getvalue() + b"SEFHvendor-trailer-Lin Mei-Hua")
 
 
-def treatment_pair(out: Path) -> None:
+def treatment_pair(pair: Path) -> None:
     """Two visits' photos for `deid compose` (make demo): the same smile, the second
     photo turned, closer and in warmer light, as a second visit's photo would be.
-    Each carries the patient's name and the visit date burned in, and EXIF."""
-    pair = out / "pair"
+    Each carries the patient's name and the visit date burned in, and EXIF.
+
+        python examples/make_examples.py --pair examples/output/pair
+    """
     pair.mkdir(parents=True, exist_ok=True)
     first = portrait()
     w, h = first.size
@@ -173,10 +175,14 @@ def treatment_pair(out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) > 2 and argv[1] == "--pair":
+        treatment_pair(Path(argv[2]))
+        print(f"wrote a before/after pair to {argv[2]}")
+        return 0
     out = Path(argv[1] if len(argv) > 1 else "examples/input")
     out.mkdir(parents=True, exist_ok=True)
     for make in (smile_portrait_rotated, before_after, name_card, xray_export, intraoral,
-                 phone_mpo, treatment_pair):  # fmt: skip
+                 phone_mpo):  # fmt: skip
         make(out)
     print(f"wrote {len(list(out.iterdir()))} example inputs to {out}")
     return 0

@@ -232,3 +232,27 @@ def test_cli_compose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     code = main(["compose", str(before), str(tmp_path / "missing.jpg"), str(out)])
     assert code == 2 and not out.exists()  # a refused composite leaves no earlier one
     assert main(["compose", str(before), str(after), str(out), "--labels", "A"]) == 3
+
+
+def test_demo_pair_composes_without_phi(pipe: deid.Pipeline, tmp_path: Path) -> None:
+    """The pair `make demo` composes (examples/make_examples.py --pair): names, chart
+    number, dates and EXIF in both photos, none of it in the composite or its report."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "make_examples.py"
+    spec = importlib.util.spec_from_file_location("make_examples", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.treatment_pair(tmp_path)
+    config = pipe.config.replace(text={"allow_list": str(tmp_path / "allow.txt")})
+    p = deid.Pipeline(config, stages=pipe.stages)  # the module's stages: not closed here
+    result = compose(tmp_path / "before.jpg", tmp_path / "after.jpg", pipeline=p,
+                     labels=("術前", "術後"), watermark="Smile Dental")  # fmt: skip
+    assert result.status == "redacted", result.report.reasons
+    text = result.report.to_json()
+    for phi in ("林美華", "A123456", "2024/05/01", "2024/11/20", "SN-0042"):
+        assert phi not in text
+    assert metadata.inventory(result.encode()) == ()
+    for side in ("before", "after"):
+        assert result.report.sources[side]["text"], side  # the caption was found

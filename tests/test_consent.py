@@ -249,3 +249,24 @@ def test_cli_process_with_consent(files: tuple[Path, Path], tmp_path: Path,
     assert report["consent"]["status"] == "no_consent"
     assert main(args[:-2]) == 3  # --consent without --purpose
     assert "needs --purpose" in capsys.readouterr().err
+
+
+def test_cli_batch_with_consent_in_worker_processes(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The default batch runs in a supervised worker process: the gate goes with it."""
+    roster, manifest = files
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("王小明_術後.jpg", "IMG_0001.jpg"):
+        (src / name).write_bytes(photo())
+    args = ["batch", str(src), str(out), "--stages", "metadata", "--roster", str(roster),
+            "--consent", str(manifest), "--purpose", "social"]  # fmt: skip
+    assert main(args) == 1
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert sorted((i["status"], i["reasons"]) for i in summary["items"]) == [
+        ("clean", []), ("needs_review", ["no_consent"]),
+    ]  # fmt: skip
+    (published,) = (out / "images").iterdir()
+    assert published.name.startswith("patient-")
+    assert "王小明" not in capsys.readouterr().out
