@@ -174,10 +174,17 @@ def render(
         layer = layer.filter(ImageFilter.GaussianBlur(blur))
     out = Image.fromarray(base).convert("RGBA")
     out.alpha_composite(layer)
+    return np.array(out.convert("RGB")), ink_items(masks, angle, (w / 2, h / 2))
+
+
+def ink_items(
+    masks: list[tuple[Piece, Image.Image]], angle: float, centre: tuple[float, float]
+) -> list[dict]:
+    """Ground truth per piece: the exact ink (turned like the text layer) as box + packed mask."""
     items = []
     for piece, mask in masks:
         if angle:
-            mask = mask.rotate(angle, resample=Image.BILINEAR, center=(w / 2, h / 2))
+            mask = mask.rotate(angle, resample=Image.BILINEAR, center=centre)
         ink = np.array(mask) > 96
         ys, xs = np.nonzero(ink)
         if len(xs) == 0:
@@ -194,7 +201,7 @@ def render(
                 "mask_shape": list(sub.shape),
             }
         )
-    return np.array(out.convert("RGB")), items
+    return items
 
 
 # -- bases ------------------------------------------------------------------------------

@@ -224,27 +224,7 @@ def render_block(
         layer = layer.filter(ImageFilter.GaussianBlur(blur))
     out = Image.fromarray(base).convert("RGBA")
     out.alpha_composite(layer)
-    items = []
-    for piece, mask in masks:
-        if angle:
-            mask = mask.rotate(angle, resample=Image.BILINEAR, center=centre)
-        ink = np.array(mask) > 96
-        ys, xs = np.nonzero(ink)
-        if len(xs) == 0:
-            continue
-        box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
-        sub = ink[box[1] : box[3], box[0] : box[2]]
-        items.append(
-            {
-                "text": piece.text,
-                "phi": piece.phi,
-                "category": piece.category,
-                "box": box,
-                "mask": np.packbits(sub).tobytes().hex(),
-                "mask_shape": list(sub.shape),
-            }
-        )
-    return np.array(out.convert("RGB")), items
+    return np.array(out.convert("RGB")), devset_text.ink_items(masks, angle, centre)
 
 
 # -- content ----------------------------------------------------------------------------

@@ -163,6 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _emit_report(path: str | None, report: str, status: str, summary: str) -> int:
+    """The report goes to its file (atomically) or stdout; the one-line summary to stderr."""
+    if path:
+        from .io import write_atomic
+
+        write_atomic(path, report.encode("utf-8"))
+    else:
+        print(report)
+    print(f"{status}: {summary}", file=sys.stderr)
+    return _status_exit(status)
+
+
 def _status_exit(status: str) -> int:
     return {"failed": EXIT_FAILED, "needs_review": EXIT_REVIEW}.get(status, EXIT_OK)
 
@@ -183,15 +195,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         # OUT_FILE is this run's output: one left by an earlier run of a now failing
         # image must not stay around looking like it (the input was checked above).
         dst.unlink(missing_ok=True)
-    report = result.report.to_json()
-    if args.report:
-        from .io import write_atomic
-
-        write_atomic(args.report, report.encode("utf-8"))
-    else:
-        print(report)
-    print(f"{result.status}: {result.report.summary}", file=sys.stderr)
-    return _status_exit(result.status)
+    return _emit_report(args.report, result.report.to_json(), result.status,
+                        result.report.summary)  # fmt: skip
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -262,15 +267,8 @@ def _cmd_compose(args: argparse.Namespace) -> int:
         result.report.output["path"] = dst.name
     else:
         dst.unlink(missing_ok=True)  # never leave an earlier composite looking current
-    report = result.report.to_json()
-    if args.report:
-        from .io import write_atomic
-
-        write_atomic(args.report, report.encode("utf-8"))
-    else:
-        print(report)
-    print(f"{result.status}: {result.report.summary}", file=sys.stderr)
-    return _status_exit(result.status)
+    return _emit_report(args.report, result.report.to_json(), result.status,
+                        result.report.summary)  # fmt: skip
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:

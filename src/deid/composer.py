@@ -41,7 +41,7 @@ from ._version import __version__
 from .config import Config
 from .errors import DeidError
 from .pipeline import Pipeline, Result, _Failed, _refuse_residue
-from .report import SCHEMA_VERSION
+from .report import SCHEMA_VERSION, schema_problems
 from .report import validate as validate_image_report
 from .text.lists import normalise, read_list
 from .types import Reason
@@ -458,10 +458,7 @@ def _validator() -> Any:
 
 def validate(report: dict[str, Any]) -> list[str]:
     """Schema problems (paths and rule names only); each source against the image schema."""
-    problems = []
-    for err in _validator().iter_errors(report):
-        where = "/".join(str(p) for p in err.absolute_path) or "(root)"
-        problems.append(f"{where}: violates '{err.validator}'")
+    problems = schema_problems(_validator(), report)
     for side, source in (report.get("sources") or {}).items():
         problems += [f"sources/{side}/{p}" for p in validate_image_report(source)]
     return problems

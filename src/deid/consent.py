@@ -39,7 +39,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import ConfigError
-from .text.lists import _ROSTER_HEADERS, _within_one_edit, normalise
+from .text import lists
+from .text.lists import _within_one_edit, normalise
 from .types import Reason
 
 PURPOSES = ("website", "social", "education", "print", "case_report")
@@ -255,15 +256,7 @@ class ConsentGate:
 
 def read_roster_rows(path: str) -> tuple[tuple[str, ...], ...]:
     """The roster CSV as patients: one row each (its id, name, chart number...)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as exc:
-        raise ConfigError(f"roster file cannot be read: {type(exc).__name__}") from exc
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError("roster file is not a UTF-8 CSV") from exc
-    if rows and all(normalise(c) in _ROSTER_HEADERS for c in rows[0] if c.strip()):
-        rows = rows[1:]
+    rows = lists.read_roster_rows(path)
     return tuple(tuple(c.strip() for c in row if c.strip()) for row in rows if any(row))
 
 

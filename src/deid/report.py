@@ -111,8 +111,13 @@ def _validator() -> Any:
 
 def validate(report: dict[str, Any]) -> list[str]:
     """Schema problems as PHI-free strings (JSON paths and rule names, no values)."""
+    return schema_problems(_validator(), report)
+
+
+def schema_problems(validator: Any, document: dict[str, Any]) -> list[str]:
+    """What ``validator`` finds wrong, as JSON paths and rule names: a value may be PHI."""
     problems = []
-    for err in _validator().iter_errors(report):
+    for err in validator.iter_errors(document):
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
         problems.append(f"{where}: violates '{err.validator}'")
     return problems

@@ -163,10 +163,8 @@ def read_list(path: str, what: str) -> tuple[str, ...]:
     return tuple(s for s in (ln.strip() for ln in text.splitlines()) if s and not s.startswith("#"))
 
 
-def read_roster(path: str) -> tuple[str, ...]:
-    """Every non-empty cell of the CSV is an entry; a header row of labels is skipped."""
-    if not path:
-        return ()
+def read_roster_rows(path: str) -> list[list[str]]:
+    """The roster CSV's rows, without a header row of labels."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
@@ -176,8 +174,15 @@ def read_roster(path: str) -> tuple[str, ...]:
         raise ConfigError("roster file is not a UTF-8 CSV") from exc
     if rows and all(normalise(c) in _ROSTER_HEADERS for c in rows[0] if c.strip()):
         rows = rows[1:]
+    return rows
+
+
+def read_roster(path: str) -> tuple[str, ...]:
+    """Every non-empty cell of the CSV is an entry; a header row of labels is skipped."""
+    if not path:
+        return ()
     entries: list[str] = []
-    for row in rows:
+    for row in read_roster_rows(path):
         entries.extend(c.strip() for c in row if len(normalise(c)) >= 2)
     return tuple(dict.fromkeys(entries))
 
