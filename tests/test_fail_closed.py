@@ -26,6 +26,7 @@ import deid.io
 from deid.batch import run_batch
 from deid.models import default_dir
 from fail_closed_stages import FAULTS
+from hostile_run import needs_privilege
 from metadata_files import phi_hits
 
 pytestmark = pytest.mark.timeout(120)
@@ -228,7 +229,7 @@ def test_a_real_full_disk_fails_the_image_and_keeps_earlier_outputs(
     its (small) failed report still does once its partial file is gone."""
     out = tmp_path / "out"
     if not _mount_tmpfs(out, "1m"):
-        pytest.skip("cannot mount a tmpfs here (needs root and mount permission)")
+        needs_privilege("cannot mount a tmpfs here (needs root and mount permission)")
     try:
         src = _folder(tmp_path / "in", ("a.png", "b.png", "c.png"), size=(400, 300))
         # b.png is bigger than what is left; c.png is small, so that with two workers

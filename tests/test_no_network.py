@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from hostile_files import xmp_external_entity
-from hostile_run import run_cli, unshare_available
+from hostile_run import needs_privilege, run_cli, unshare_available
 from metadata_files import heif_everything, jpeg_everything, png_everything, webp_everything
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -67,7 +67,7 @@ def test_batch_runs_without_network_and_tries_none(
     tmp_path: Path, workers: str, namespace: bool
 ) -> None:
     if namespace and not unshare_available():
-        pytest.skip("unshare -n is not permitted here")
+        needs_privilege("unshare -n is not permitted here")
     src, out = tmp_path / "in", tmp_path / "out"
     count = _inputs(src)
     run = run_cli(["batch", str(src), str(out), "--workers", workers], tmp_path,

@@ -30,7 +30,7 @@ from PIL import Image, PngImagePlugin
 import deid
 from deid import metadata, redact
 from deid.types import Box, Edit
-from metadata_files import EXIFTOOL, exiftool_identifying, named_profile, srgb_profile
+from metadata_files import exiftool_identifying, named_profile, srgb_profile
 
 # No example database, and hypothesis's caches in the temporary folder: nothing is
 # written into the work tree.
@@ -105,7 +105,6 @@ def _in_bytes(secret: str, data: bytes) -> bool:
     return any(f in data for f in forms if len(f) >= 6)
 
 
-@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool is the oracle")
 @SLOW
 @given(case=_images())
 def test_outputs_carry_no_metadata(meta_pipe: deid.Pipeline, case: tuple) -> None:
