@@ -140,12 +140,8 @@ class TextStage:
         # The hit spans its line's own rows (not its crop's), so the margin can be the
         # same on every side without reaching into the neighbouring lines of a block.
         pad = max(self.config.padding_px, round(self.config.padding * hit.text_height))
-        pad_y = pad
-        b = hit.box
-        box = Box(b.left - pad, b.top - pad_y, b.right + pad, b.bottom + pad_y).clip(
-            shape[1], shape[0]
-        )
-        mask = _slanted_mask(hit.quad, pad, pad_y, box)
+        box = hit.box.pad(pad).clip(shape[1], shape[0])
+        mask = _slanted_mask(hit.quad, pad, box)
         if self.config.fill == "blur":
             return Edit(box, method="blur", mask=mask, size=max(8, round(hit.text_height)))
         return Edit(box, method="fill", mask=mask, color=(0, 0, 0))
@@ -204,25 +200,22 @@ def _finding(hit: Hit, action: str, in_oral: bool) -> TextFinding:
 
 
 def _slanted_mask(
-    quad: tuple[tuple[float, float], ...] | None, pad: int, pad_y: int, box: Box
+    quad: tuple[tuple[float, float], ...] | None, pad: int, box: Box
 ) -> np.ndarray | None:
-    """For a tilted line, a mask of its own slanted rectangle (grown by the margins)
+    """For a tilted line, a mask of its own slanted rectangle (grown by the margin)
     inside the upright ``box``; None for upright lines, which the box fits."""
-    if quad is None or box.empty:
+    # Below a few degrees the upright box costs little, and a proposal's angle may be
+    # off by as much: a slanted fill would then uncover the top of one end.
+    if quad is None or box.empty or not _slanted(quad):
         return None
     tl, tr, br, bl = (np.asarray(p, dtype=np.float64) for p in quad)
     along, down = tr - tl, bl - tl
     if np.linalg.norm(along) < 1 or np.linalg.norm(down) < 1:
         return None
-    # Below a few degrees the upright box costs little, and a proposal's angle may be
-    # off by as much: a slanted fill would then uncover the top of one end.
-    if abs(np.degrees(np.arctan2(along[1], along[0]))) < _SLANT_DEGREES:
-        return None
-    pad_y = max(pad_y, pad)
     u, v = along / np.linalg.norm(along), down / np.linalg.norm(down)
     grown = np.array(
-        [tl - pad * u - pad_y * v, tr + pad * u - pad_y * v,
-         br + pad * u + pad_y * v, bl - pad * u + pad_y * v]
+        [tl - pad * u - pad * v, tr + pad * u - pad * v,
+         br + pad * u + pad * v, bl - pad * u + pad * v]
     )  # fmt: skip
     local = np.round(grown - (box.left, box.top)).astype(np.int32)
     mask = np.zeros((box.height, box.width), dtype=np.uint8)
