@@ -241,6 +241,22 @@ def paste(canvas: np.ndarray, src: np.ndarray, m: np.ndarray) -> None:
     canvas[inside > 0] = warped[inside > 0]
 
 
+def turned_about_vertical(img: np.ndarray, side: float, d: float) -> tuple[np.ndarray, np.ndarray]:
+    """A three-quarter view: the picture turned about its vertical axis so one side
+    recedes by ``d`` px (right for ``side`` > 0), on a 2000 px high canvas; returns the
+    canvas and the source-to-canvas transform."""
+    h, w = img.shape[:2]
+    srcq = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    if side > 0:
+        dst = np.float32([[0, 0], [w - d, d * 0.5], [w - d, h - d * 0.5], [0, h]])
+    else:
+        dst = np.float32([[d, d * 0.5], [w, 0], [w, h], [d, h - d * 0.5]])
+    m = affine(2000 / h) @ cv2.getPerspectiveTransform(srcq, dst).astype(np.float64)
+    canvas = np.zeros((2000, int(w * 2000 / h), 3), np.uint8)
+    paste(canvas, img, m)
+    return canvas, m
+
+
 def face_truth(name: str, m: np.ndarray, role: str = "subject", pose: str | None = None) -> dict:
     g = GT[name]
     return {
@@ -413,16 +429,7 @@ def build() -> list[dict]:
         h, w = s.shape[:2]
         for side in (1, -1):
             # turn about the vertical axis: one side of the picture recedes
-            d = 0.16 * w
-            srcq = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-            if side > 0:
-                dst = np.float32([[0, 0], [w - d, d * 0.5], [w - d, h - d * 0.5], [0, h]])
-            else:
-                dst = np.float32([[d, d * 0.5], [w, 0], [w, h], [d, h - d * 0.5]])
-            p = cv2.getPerspectiveTransform(srcq, dst).astype(np.float64)
-            m = affine(2000 / h) @ p
-            canvas = np.zeros((2000, int(w * 2000 / h), 3), np.uint8)
-            paste(canvas, s, m)
+            canvas, m = turned_about_vertical(s, side, 0.16 * w)
             add(f"threequarter_{n}_{'l' if side > 0 else 'r'}", canvas, "threequarter",
                 [face_truth(n, m, pose="three_quarter")])  # fmt: skip
 
@@ -761,16 +768,7 @@ def portrait_cases(split: str, rng: np.random.Generator) -> list[dict]:
             cases.append({"name": f"{how}_{name}", "image": turned, "category": "rotated",
                           "faces": faces, **extra})  # fmt: skip
         side = float(rng.choice([1, -1]))
-        d = rng.uniform(0.1, 0.18) * w
-        srcq = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-        if side > 0:
-            dst = np.float32([[0, 0], [w - d, d * 0.5], [w - d, h - d * 0.5], [0, h]])
-        else:
-            dst = np.float32([[d, d * 0.5], [w, 0], [w, h], [d, h - d * 0.5]])
-        p = cv2.getPerspectiveTransform(srcq, dst).astype(np.float64)
-        m = affine(2000 / h) @ p
-        canvas = np.zeros((2000, int(w * 2000 / h), 3), np.uint8)
-        paste(canvas, img, m)
+        canvas, m = turned_about_vertical(img, side, rng.uniform(0.1, 0.18) * w)
         cases.append({"name": f"threequarter_{name}", "image": canvas,
                       "category": "threequarter",
                       "faces": [{**truth(name, g, m), "pose": "three_quarter"}]})  # fmt: skip
