@@ -6,7 +6,8 @@ set -euo pipefail
 
 PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-tra libimage-exiftool-perl
           fonts-noto-cjk fonts-dejavu-core
-          fonts-liberation fonts-freefont-ttf fonts-wqy-zenhei fonts-arphic-uming fonts-arphic-ukai)
+          fonts-liberation fonts-freefont-ttf fonts-wqy-zenhei fonts-arphic-uming fonts-arphic-ukai
+          chromium)  # the review page's browser tests (Playwright drives /usr/bin/chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
