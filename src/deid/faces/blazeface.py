@@ -1,8 +1,14 @@
-"""MediaPipe Tasks ``FaceDetector`` over the pinned BlazeFace models.
+"""BlazeFace over the pinned models: MediaPipe Tasks ``FaceDetector``, or the same graph
+on OpenCV DNN (``blazeface_dnn.py``) where the installed MediaPipe cannot run a model.
 
 MediaPipe letterboxes every input to the model's 128 or 192 px square, so what a
 call can find depends only on how large the face is relative to the picture it is
 given; ``detector.py`` decides which pictures (whole frame, rotations, tiles) to give.
+
+Which engine runs a model is decided when it loads, by trying: MediaPipe 0.10.20 to
+0.10.32 build the Tasks graph for the 128 px model only and fail on the first
+inference with the 192 px full-range model, so that model is decoded by
+``blazeface_dnn.py`` there; releases that run it use Tasks. Both give the same boxes.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import functools
 import gc
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -44,32 +51,79 @@ def _quiet_finaliser(cls: type) -> type:
     return QuietFaceDetector
 
 
-class BlazeFace:
-    """One loaded BlazeFace model; ``detect`` is serialised (the graph is not re-entrant)."""
+Backend = Literal["auto", "tasks", "opencv"]
+# What MediaPipe raises for a failed graph status (its status-code-to-exception table:
+# RuntimeError, ValueError, FileNotFoundError and other OSErrors, IndexError).
+TASKS_ERRORS = (RuntimeError, ValueError, OSError, IndexError)
 
-    def __init__(self, model: bytes, name: str, min_score: float) -> None:
+
+class BlazeFace:
+    """One loaded BlazeFace model; ``detect`` is serialised (the graph is not re-entrant).
+
+    ``backend="auto"`` uses MediaPipe Tasks when it runs this model and OpenCV DNN when
+    it does not; ``"tasks"`` or ``"opencv"`` choose one (tests, diagnosis).
+    ``self.backend`` says which one loaded.
+    """
+
+    def __init__(
+        self, model: bytes, name: str, min_score: float, backend: Backend = "auto"
+    ) -> None:
         set_env_defaults()
         import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions, vision
 
         self.name = name
         self._mp = mp
         self._lock = threading.Lock()
+        self._task = None
+        self._dnn = None
+        tasks_error: Exception | None = None
+        if backend in ("auto", "tasks"):
+            try:
+                self._task = self._load_tasks(model, min_score)
+            except TASKS_ERRORS as exc:
+                if backend == "tasks":
+                    raise
+                tasks_error = exc
+        if self._task is None:
+            from .blazeface_dnn import DnnBlazeFace
+
+            try:
+                self._dnn = DnnBlazeFace(model, name, min_score)
+            except Exception as exc:
+                raise RuntimeError(
+                    f"face model '{name}' runs neither on MediaPipe Tasks ({tasks_error}) "
+                    f"nor on OpenCV DNN ({exc})"
+                ) from exc
+        self.backend = "tasks" if self._task is not None else "opencv"
+
+    def _load_tasks(self, model: bytes, min_score: float):  # type: ignore[no-untyped-def]
+        """The Tasks detector, after one inference: releases that cannot run the model
+        fail there, not when the graph is created."""
+        from mediapipe.tasks.python import BaseOptions, vision
+
         options = vision.FaceDetectorOptions(
             base_options=BaseOptions(model_asset_buffer=model),
             min_detection_confidence=min_score,
         )
         with native_stderr_silenced():
-            self._task = vision.FaceDetector.create_from_options(options)
-            self._task.__class__ = _quiet_finaliser(type(self._task))
-            # The first inference logs allocator warnings; get it over with here.
-            self._task.detect(self._image(np.zeros((64, 64, 3), np.uint8)))
+            task = vision.FaceDetector.create_from_options(options)
+            task.__class__ = _quiet_finaliser(type(task))
+            try:
+                # The first inference also logs allocator warnings; get it over with here.
+                task.detect(self._image(np.zeros((64, 64, 3), np.uint8)))
+            except Exception:
+                with contextlib.suppress(Exception):
+                    task.close()
+                raise
+        return task
 
     def _image(self, rgb: np.ndarray):  # type: ignore[no-untyped-def]
         data = np.ascontiguousarray(rgb, dtype=np.uint8)
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=data)
 
     def detect(self, rgb: np.ndarray) -> list[RawDetection]:
+        if self._dnn is not None:
+            return self._dnn.detect(rgb)
         h, w = rgb.shape[:2]
         image = self._image(rgb)
         with self._lock:
@@ -90,6 +144,8 @@ class BlazeFace:
     def close(self) -> None:
         """Close the graph and drop it now: MediaPipe's finaliser closes it again, which
         fails noisily if it only runs at interpreter exit."""
+        if self._dnn is not None:
+            self._dnn.close()
         with self._lock, native_stderr_silenced():
             task, self._task = self._task, None
             if task is not None:
