@@ -127,3 +127,10 @@ fuzz: $(STAMPS)/venv
 		rc=$$?; grep -E '^Done|ERROR|Error' fuzz/artifacts/$$c.log; \
 		[ $$rc -eq 0 ] || { echo "$$c: crash, see fuzz/artifacts/$$c.log"; exit $$rc; }; \
 	done
+
+# Speed of every stage as a multiple of a Pillow decode + q95 encode of the same files
+# (2 MP and 12 MP generated sets), peak RSS per worker, images/s per core, and the
+# held-out efficacy figures beside them (benchmarks/run.py; BENCH_ARGS=--quick to iterate).
+BENCH_ARGS ?=
+bench: setup
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
