@@ -318,7 +318,8 @@
 
   function onKey(ev) {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
-    if (ev.target.closest && ev.target.closest("input, select, textarea")) return;
+    // Typing in the reviewer box or a list is not a command; a ticked box keeps the keys.
+    if (ev.target.closest && ev.target.closest("input:not([type=checkbox]), select, textarea")) return;
     const k = ev.key;
     if (k === "o" || k === "f" || k === "t") {
       const kind = {o: "oral", f: "obscured", t: "text"}[k];

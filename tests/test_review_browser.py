@@ -1,0 +1,257 @@
+"""The review page in real headless Chromium (Debian's, driven by Playwright), opened
+from file:// as a reviewer would: it loads offline without console errors, filters,
+overlays, the large view, keyboard navigation, marks that survive a reload, the
+sign-off export, and a page with originals. Every wait is bounded (WAIT_MS)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deid.review import write_review
+from review_batch import ReviewBatch, review_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _helpers() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "review_screenshot", ROOT / "scripts" / "review_screenshot.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+shots = _helpers()
+
+
+def _no_browser(reason: str) -> None:
+    """Skip where Chromium is missing on a developer's machine; fail in CI, whose
+    system packages include it (scripts/system-packages.sh)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the review page's browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    try:
+        with shots.browser() as browser:
+            yield browser
+    except (FileNotFoundError, ImportError) as exc:
+        _no_browser(str(exc))
+
+
+@pytest.fixture()
+def batch(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> ReviewBatch:
+    return review_batch(tmp_path_factory).copy(tmp_path / "out")
+
+
+@pytest.fixture()
+def page(chromium: Any, batch: ReviewBatch) -> Iterator[Any]:
+    page = shots.open_page(chromium, batch.page)
+    shots.wait_for_thumbnails(page)
+    yield page
+    log = page.deid_log
+    page.context.close()
+    assert log.errors == [], "the page logged errors"
+    assert log.refused == [], "the page asked for something that is not a local file"
+
+
+def _cards(page: Any) -> list[str]:
+    return page.locator("#grid .card .name").all_inner_texts()
+
+
+def _card_name(batch: ReviewBatch, category: str) -> str:
+    item = next(i for i in batch.summary.items if category in json.dumps(
+        json.loads((batch.out / i.report).read_text("utf-8"))["text"]))  # fmt: skip
+    return item.report.removeprefix("reports/").removesuffix(".json")
+
+
+def test_loads_offline_shows_outputs_and_saves_a_screenshot(
+    page: Any, batch: ReviewBatch, tmp_path: Path
+) -> None:
+    assert page.title() == "deid review"
+    assert _cards(page)[0] == "cut.jpg"  # failed before redacted
+    states = page.eval_on_selector_all(
+        "#grid svg image", "els => els.map(e => e.getAttribute('data-state'))"
+    )
+    assert states == ["loaded", "loaded"]  # both written outputs, from their relative links
+    assert page.locator("#grid .card").first.locator(".placeholder").inner_text() == "not written"
+    shot = tmp_path / "review.png"
+    page.screenshot(path=str(shot))
+    with Image.open(shot) as img:
+        assert img.size == (1280, 800)
+        pixels = np.asarray(img.convert("RGB"))
+    # The thumbnails are real pictures, not empty frames: the grid area varies widely.
+    assert pixels[260:460].std() > 30
+
+
+def test_filters_by_status_category_and_mark(page: Any, batch: ReviewBatch) -> None:
+    card = _card_name(batch, "national_id")
+    assert sorted(_cards(page)) == sorted(["cut.jpg", card, "portrait.jpg"])
+    page.locator("#status-filter input[value=redacted]").uncheck()
+    assert _cards(page) == ["cut.jpg"]
+    page.locator("#status-filter input[value=redacted]").check()
+    page.select_option("#category-filter", "national_id")
+    assert _cards(page) == [card]
+    page.select_option("#category-filter", "face")
+    assert _cards(page) == ["portrait.jpg"]
+    page.select_option("#category-filter", "(none)")
+    assert _cards(page) == ["cut.jpg"]
+    page.select_option("#category-filter", "")
+    page.locator("#grid .card", has_text="portrait.jpg").focus()
+    page.keyboard.press("r")
+    page.select_option("#mark-filter", "rejected")
+    assert _cards(page) == ["portrait.jpg"]
+    page.select_option("#mark-filter", "unmarked")
+    assert sorted(_cards(page)) == sorted(["cut.jpg", card])
+    page.locator("#status-filter input[value=failed]").uncheck()
+    assert _cards(page) == [card]
+
+
+def test_a_mark_survives_a_reload_and_is_exported(page: Any, batch: ReviewBatch) -> None:
+    card = _card_name(batch, "national_id")
+    page.locator("#grid .card", has_text=card).focus()
+    page.keyboard.press("a")
+    page.locator("#grid .card", has_text="cut.jpg").focus()
+    page.keyboard.press("r")
+    page.reload(wait_until="load")
+    shots.wait_for_thumbnails(page)
+    approved = page.locator("#grid .card.mark-approved .name").all_inner_texts()
+    rejected = page.locator("#grid .card.mark-rejected .name").all_inner_texts()
+    assert approved == [card] and rejected == ["cut.jpg"]
+    assert page.locator("#progress").inner_text() == "1 approved, 1 rejected, 1 unmarked"
+
+    page.fill("#reviewer", "Dr. Reviewer")
+    with page.expect_download(timeout=shots.WAIT_MS) as download:
+        page.click("#export")
+    signoff = json.loads(Path(download.value.path()).read_text("utf-8"))
+    assert signoff["format"] == "deid-signoff" and signoff["reviewer"] == "Dr. Reviewer"
+    assert signoff["counts"] == {"approved": 1, "rejected": 1, "unmarked": 1}
+    marks = {i["name"]: i for i in signoff["items"]}
+    report = batch.report(card)
+    assert marks[card]["mark"] == "approved"
+    assert marks[card]["output_sha256"] == report["output"]["sha256"]
+    assert marks[card]["output"] == report["output"]["path"]
+    assert marks["cut.jpg"]["mark"] == "rejected" and marks["cut.jpg"]["output"] is None
+    assert marks["portrait.jpg"]["mark"] is None
+
+
+def test_a_changed_output_loses_its_mark(chromium: Any, batch: ReviewBatch) -> None:
+    page = shots.open_page(chromium, batch.page)
+    page.locator("#grid .card", has_text="portrait.jpg").focus()
+    page.keyboard.press("a")
+    # A rerun wrote different pixels: the approval was for the earlier ones.
+    items = [vars(i) for i in batch.summary.items]
+    report_path = batch.out / "reports" / "portrait.jpg.json"
+    report = json.loads(report_path.read_text("utf-8"))
+    report["output"]["sha256"] = "0" * 64
+    report_path.write_text(json.dumps(report), "utf-8")
+    write_review(batch.out, items)
+    page.reload(wait_until="load")
+    assert page.locator("#grid .card.mark-approved").count() == 0
+    assert page.deid_log.errors == []
+    page.context.close()
+
+
+def test_keyboard_opens_the_large_view_with_aligned_overlays(page: Any, batch: ReviewBatch) -> None:
+    page.keyboard.press("ArrowRight")  # nothing focused yet: the first card
+    assert page.evaluate("document.activeElement.querySelector('.name').textContent") == "cut.jpg"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    assert page.locator("#viewer").get_attribute("open") is not None
+    assert page.locator("#viewer-name").inner_text() == "portrait.jpg"
+    assert "face(s) obscured" in page.locator("#viewer-report").inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('#viewer-images image')?.getAttribute('data-state')",
+        timeout=shots.WAIT_MS,
+    )
+    # The face box drawn where the report puts it on the shown image, to a pixel.
+    face = batch.report("portrait")["faces"][0]["box"]
+    drawn = page.evaluate(
+        """() => {
+            const img = document.querySelector('#viewer-images image').getBoundingClientRect();
+            const box = document.querySelector('#viewer-images rect.ov-obscured')
+                .getBoundingClientRect();
+            const s = 512 / img.width;
+            return [box.left - img.left, box.top - img.top, box.right - img.left,
+                    box.bottom - img.top].map(v => v * s);
+        }"""
+    )
+    assert np.allclose(drawn, face, atol=2.5), (drawn, face)
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#viewer-name").inner_text() == _card_name(batch, "national_id")
+    page.keyboard.press("a")
+    assert page.locator("#viewer-mark").inner_text() == "approved"
+    page.keyboard.press("Escape")
+    assert page.locator("#viewer").get_attribute("open") is None
+    focused = page.evaluate("document.activeElement.querySelector('.name').textContent")
+    assert focused == _card_name(batch, "national_id")  # back where the reviewer was
+
+
+def test_overlays_toggle_on_thumbnails(page: Any) -> None:
+    def shown(selector: str) -> list[str]:
+        return page.eval_on_selector_all(
+            f"#grid {selector}", "els => els.map(e => getComputedStyle(e).display)"
+        )
+
+    assert shown("rect.ov-text") == ["inline"] * 3 and shown("polygon.ov-oral") == ["inline"]
+    colours = page.eval_on_selector_all(
+        "#grid rect.ov-text", "els => els.map(e => e.getAttribute('stroke'))"
+    )
+    assert len(set(colours)) == 3  # one colour per category
+    page.keyboard.press("t")
+    assert shown("rect.ov-text") == ["none"] * 3 and not page.is_checked("#show-text")
+    page.uncheck("#show-oral")
+    assert shown("polygon.ov-oral") == ["none"] and shown("rect.ov-obscured")[0] == "inline"
+    page.keyboard.press("f")
+    assert set(shown("rect.ov-obscured")) == {"none"}
+    page.keyboard.press("t")
+    assert shown("rect.ov-text") == ["inline"] * 3
+
+
+def test_page_with_originals_says_so_and_shows_them(chromium: Any, batch: ReviewBatch) -> None:
+    items = [vars(i) for i in batch.summary.items]
+    write_review(
+        batch.out, items, originals={"reports/portrait.jpg.json": batch.src / "portrait.jpg"}
+    )
+    page = shots.open_page(chromium, batch.page)
+    assert "ORIGINALS EMBEDDED" in page.title()
+    assert "ORIGINALS EMBEDDED" in page.locator("#heading").inner_text()
+    assert page.locator("#originals-warning").is_visible()
+    page.locator("#grid .card", has_text="portrait.jpg").click()
+    captions = page.locator("#viewer-images figcaption").all_inner_texts()
+    assert captions == ["de-identified output", "ORIGINAL (contains PHI)"]
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#viewer-images image')]
+                 .every(i => i.getAttribute('data-state') === 'loaded')""",
+        timeout=shots.WAIT_MS,
+    )
+    output, original = (_grey(page.locator("#viewer-images image").nth(i).screenshot())
+                        for i in (0, 1))  # fmt: skip
+    # Side by side: the same picture except where the face was obscured.
+    changed = np.abs(output - original) > 30
+    assert 0.02 < changed.mean() < 0.5
+    assert page.deid_log.errors == [] and page.deid_log.refused == []
+    page.context.close()
+
+
+def _grey(png: bytes) -> np.ndarray:
+    """At one size, as the two panes may differ by a pixel of layout."""
+    with Image.open(io.BytesIO(png)) as img:
+        return np.asarray(img.convert("L").resize((256, 256)), dtype=np.float32)
