@@ -331,22 +331,25 @@ def test_restarts_that_keep_failing_end_the_batch_with_complete_pairs_only(
     assert _children() <= before
 
 
-def _cli_process(folder: Path, out: Path, faults: Path) -> tuple[subprocess.Popen, int]:
-    """``deid batch`` in its own process, once a worker is stuck in slow.jpg: (cli, worker)."""
+def _cli_process(
+    folder: Path, out: Path, faults: Path, *extra: str, stuck: int = 1
+) -> tuple[subprocess.Popen, list[int]]:
+    """``deid batch`` in its own process, once ``stuck`` workers hang in a *slow* image:
+    (cli, stuck worker pids)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "deid.cli", "batch", str(folder), str(out), "--workers", "2",
-         "--stages", "metadata,batch_faults:hang"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+         "--stages", "metadata,batch_faults:hang", *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 40
-    while not list(faults.glob("*.pid")) and time.monotonic() < deadline:
+    while len(list(faults.glob("*.pid"))) < stuck and time.monotonic() < deadline:
         time.sleep(0.05)
     pid_files = list(faults.glob("*.pid"))
-    if len(pid_files) != 1:
+    if len(pid_files) != stuck:
         proc.kill()
         pytest.fail(f"no worker reached slow.jpg: {proc.communicate()[1]}")
-    return proc, int(pid_files[0].stem)
+    return proc, [int(p.stem) for p in pid_files]
 
 
 def _gone(pid: int, within: float) -> bool:
@@ -359,27 +362,70 @@ def _gone(pid: int, within: float) -> bool:
 def test_killed_batch_process_takes_its_workers_with_it(
     folder: Path, tmp_path: Path, faults: Path
 ) -> None:
-    proc, worker = _cli_process(folder, tmp_path / "out", faults)
+    proc, (worker,) = _cli_process(folder, tmp_path / "out", faults)
     proc.kill()  # no chance to clean up: the worker must still not outlive it
     proc.communicate(timeout=20)
     assert _gone(worker, 10)
 
 
-def test_ctrl_c_stops_workers_and_exits(folder: Path, tmp_path: Path, faults: Path) -> None:
+def test_second_ctrl_c_stops_at_once(folder: Path, tmp_path: Path, faults: Path) -> None:
     out = tmp_path / "out"
-    proc, worker = _cli_process(folder, out, faults)
+    proc, (worker,) = _cli_process(folder, out, faults)
     try:
         started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # waits for slow.jpg, which never ends...
+        time.sleep(1.0)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)  # ...so the second one stops it now
         _, err = proc.communicate(timeout=20)
         assert time.monotonic() - started < 15
     finally:
         proc.kill()
     assert proc.returncode == 130 and "Traceback" not in err, err
-    assert "interrupted" in err
+    assert "interrupted" in err and "rerun" in err
     assert _gone(worker, 5)
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
     assert not (out / "images" / "slow.jpg").exists()
+    assert not (out / "reports" / "slow.jpg.json").exists()  # a rerun redoes it
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_finishes_images_in_progress_writes_the_summary_and_exits(
+    folder: Path, tmp_path: Path, faults: Path, signum: int, code: int
+) -> None:
+    # Both workers stuck in a slow image, four more images waiting behind them.
+    (folder / "slow.jpg").rename(folder / "slow1.jpg")
+    (folder / "slow2.jpg").write_bytes(_jpeg(7))
+    for n in range(4):
+        (folder / f"t{n}.jpg").write_bytes(_jpeg(10 + n))
+    out = tmp_path / "out"
+    proc, workers = _cli_process(folder, out, faults, "--timeout", "4", stuck=2)
+    try:
+        started = time.monotonic()
+        proc.send_signal(signum)
+        stdout, err = proc.communicate(timeout=30)
+        assert time.monotonic() - started < 20
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "stopping after the images in progress" in err
+    assert "4 image(s) not started" in stdout
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert summary["interrupted"] is True and summary["pending"] == 4
+    assert summary["batch"]["interrupted"] is True
+    # The images in progress were finished (here: failed on their time limit), not
+    # dropped; nothing was started after the signal.
+    done = {"a.jpg": "redacted", "b.jpg": "redacted", "crash.jpg": "redacted",
+            "d.jpg": "redacted", "slow1.jpg": "failed", "slow2.jpg": "failed"}  # fmt: skip
+    _check_outputs(out, done, summary=False)
+    assert sorted(p.name for p in (out / "reports").iterdir()) == sorted(f"{n}.json" for n in done)
+    assert all(_gone(pid, 5) for pid in workers)
+    # The rerun does the rest (the slow images fail again on their limit).
+    again = run_batch(folder, out, config=_config("hang", image_timeout_s=2), workers=2)
+    assert not again.interrupted and again.pending == 0
+    assert {i.input for i in again.items if i.resumed} == {n for n, s in done.items()
+                                                          if s != "failed"}  # fmt: skip
+    assert (out / "images" / "t3.jpg").is_file()
 
 
 def test_error_writing_outputs_in_a_worker_stops_the_batch_as_in_process(

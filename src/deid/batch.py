@@ -10,25 +10,34 @@ whose worker dies or runs past ``batch.image_timeout_s`` fails alone (reasons
 ``worker_crashed``, ``timeout``) and the batch goes on, while a worker that cannot
 start stops the batch at once with ``WorkerStartError``. In-process runs
 (``workers=1``) get the time limit from ``deadline.py`` as far as it can reach.
+
+A batch can be stopped cleanly: once ``stop`` is set no new image starts, the images
+in progress finish, and the summary says the batch was interrupted. One batch at a
+time writes to an output folder (a lock on the folder), and the temporary files of
+writes cut short by a kill are removed when the next batch starts there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import fcntl
 import functools
 import hashlib
 import json
 import logging
 import os
 import secrets
+import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import io
+from . import __version__, io
 from .config import Config
 from .consent import ConsentGate
 from .deadline import Deadline
@@ -38,13 +47,16 @@ from .names import NamePolicy, name_policy
 from .pipeline import Pipeline
 from .report import ImageReport, InputInfo, summarise, validate
 from .review import write_review
+from .selection import Selection
 from .stages import resolve as resolve_stage
+from .summary import BatchRecord, StageTime, read_rows, stage_times, write_csv
 from .types import Reason
-from .workers import Supervisor, start_error
+from .workers import Supervisor, start_error, usable_cores
 
 log = logging.getLogger(__name__)
 
 IMAGES_DIR, REVIEW_DIR, REPORTS_DIR = "images", "needs_review", "reports"
+BACKENDS = ("local", "ray")
 
 
 @dataclass
@@ -61,6 +73,12 @@ class BatchItem:
 class BatchSummary:
     items: list[BatchItem] = field(default_factory=list)
     withdrawn: int = 0
+    # Stopped early (``stop`` was set): ``pending`` images were not started and are
+    # neither in ``items`` nor withdrawn; a rerun does them.
+    interrupted: bool = False
+    pending: int = 0
+    record: BatchRecord | None = None
+    stage_ms: dict[str, StageTime] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -71,6 +89,9 @@ class BatchSummary:
             "counts": self.counts,
             "total": len(self.items),
             "withdrawn": self.withdrawn,
+            "interrupted": self.interrupted,
+            "pending": self.pending,
+            "batch": dataclasses.asdict(self.record) if self.record else None,
             "items": [vars(i) for i in self.items],
         }
 
@@ -95,8 +116,12 @@ def check_paths(in_dir: Path, out_dir: Path) -> None:
         raise ConfigError("input folder must not be inside the output folder")
 
 
-def iter_inputs(in_dir: Path, *, follow_symlinks: bool = False) -> Iterator[str]:
+def iter_inputs(
+    in_dir: Path, *, follow_symlinks: bool = False, select: Callable[[str], bool] | None = None
+) -> Iterator[str]:
     """Relative POSIX paths of candidate images, sorted so names and collisions are stable.
+
+    ``select`` (include/exclude globs, ``selection.py``) narrows them by relative path.
 
     A symbolic link (to a file or a folder) that leads out of ``in_dir`` is skipped
     unless ``follow_symlinks``: a link planted in a shared input folder must not make
@@ -120,7 +145,9 @@ def iter_inputs(in_dir: Path, *, follow_symlinks: bool = False) -> Iterator[str]
             if not follow_symlinks and not path.resolve().is_relative_to(top):
                 skipped += 1
                 continue
-            found.append(path.relative_to(in_dir).as_posix())
+            rel = path.relative_to(in_dir).as_posix()
+            if select is None or select(rel):
+                found.append(rel)
     if skipped:
         log.warning("skipped %d symbolic link(s) leading out of the input folder", skipped)
     return iter(sorted(found))
@@ -139,62 +166,173 @@ def run_batch(
     out_dir: str | os.PathLike[str],
     *,
     config: Config | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
     in_process: bool | None = None,
     names: NamePolicy | None = None,
     progress: Callable[[int, int, BatchItem], None] | None = None,
     follow_symlinks: bool = False,
     consent: ConsentGate | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
+    review_originals: bool = False,
+    stop: threading.Event | None = None,
 ) -> BatchSummary:
     """Process every image under ``in_dir``; see the module docstring.
 
     ``follow_symlinks`` also reads what symbolic links lead to outside ``in_dir``
-    (skipped by default).
+    (skipped by default). ``config.batch.include``/``exclude`` narrow the images taken.
 
-    ``in_process`` (default: ``workers == 1``) runs the pipeline in this process, for
-    embedding and debugging; otherwise ``workers`` supervised processes do the work,
-    so a crash or a stuck image fails that image only. ``consent`` (opt-in) holds
-    every image without a valid consent for its purpose in ``needs_review/``. Raises
-    ``WorkerStartError`` (nothing more is processed, no summary is written) when a
-    worker cannot start.
+    ``workers`` is the number of worker processes; ``None`` takes
+    ``config.batch.workers``, whose 0 means one per usable core. ``in_process``
+    (default: ``workers == 1`` as given) runs the pipeline in this process, for
+    embedding and debugging; otherwise supervised processes do the work, so a crash
+    or a stuck image fails that image only. ``backend="ray"`` runs the same per-image
+    job as Ray tasks (``ray_backend.py``, on ``ray_address`` or a local instance).
+    ``consent`` (opt-in) holds every image without a valid consent for its purpose
+    in ``needs_review/``. ``review_originals`` embeds the input images in the review
+    page, for sign-off on a trusted workstation only. Once ``stop`` is set, no new
+    image starts (see the module docstring). Raises ``WorkerStartError`` (nothing
+    more is processed, no summary is written) when a worker cannot start.
     """
+    started = time.monotonic()
     config = config or Config()
     src, dst = Path(in_dir), Path(out_dir)
     check_paths(src, dst)
-    in_process = workers <= 1 if in_process is None else in_process
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown batch backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    size = _worker_count(workers, config)
+    if in_process is None:
+        in_process = workers == 1 or (workers is None and config.batch.workers == 1)
+    in_process = in_process and backend == "local"
     store = _preflight(config)
     policy = names or name_policy(_with_name_key(config, dst))
-    jobs = _plan(src, policy, follow_symlinks)
-    summary = BatchSummary()
-    digest = config.digest()
-    todo: list[_Job] = []
-    for job in jobs:
-        done = _resumable(dst, job, digest, consent)
-        if done is not None:
-            summary.items.append(done)
+    with _output_lock(dst):
+        _remove_partials(dst)
+        select = Selection.from_globs(config.batch.include, config.batch.exclude)
+        jobs = _plan(src, policy, follow_symlinks, select)
+        summary = BatchSummary()
+        digest = config.digest()
+        todo: list[_Job] = []
+        for job in jobs:
+            done = _resumable(dst, job, digest, consent)
+            if done is not None:
+                summary.items.append(done)
+                if progress:
+                    progress(len(summary.items), len(jobs), done)
+            else:
+                todo.append(job)
+
+        def record(item: BatchItem) -> None:
+            summary.items.append(item)
             if progress:
-                progress(len(summary.items), len(jobs), done)
-        else:
-            todo.append(job)
+                progress(len(summary.items), len(jobs), item)
 
-    def record(item: BatchItem) -> None:
-        summary.items.append(item)
-        if progress:
-            progress(len(summary.items), len(jobs), item)
+        if in_process:
+            with _open_pipeline(config, store, consent) as pipe:
+                for job in todo:
+                    if stop is not None and stop.is_set():
+                        break
+                    record(_run_job(pipe, job, dst, limit=config.batch.image_timeout_s))
+        elif todo and backend == "ray":
+            from .ray_backend import run_ray
 
-    if in_process:
-        with _open_pipeline(config, store, consent) as pipe:
-            for job in todo:
-                record(_run_job(pipe, job, dst, limit=config.batch.image_timeout_s))
-    elif todo:
-        _run_supervised(config, dst, todo, max(1, workers), record, consent)
+            run_ray(_per_worker(config, size), dst, todo, size, record, consent,
+                    address=ray_address)  # fmt: skip
+        elif todo:
+            _run_supervised(_per_worker(config, size), dst, todo, size, record, consent,
+                            stop=stop)  # fmt: skip
 
-    summary.items.sort(key=lambda i: i.report)
-    summary.withdrawn = _withdraw_orphans(dst, summary.items)
-    io.write_atomic(dst / "summary.json", json.dumps(summary.to_dict(), ensure_ascii=False,
-                                                     indent=2).encode("utf-8"))  # fmt: skip
-    write_review(dst, [vars(i) for i in summary.items])
+        summary.pending = len(jobs) - len(summary.items)
+        summary.interrupted = summary.pending > 0
+        summary.items.sort(key=lambda i: i.report)
+        if not summary.interrupted:
+            # An interrupted batch did not look at every input: what it did not reach
+            # is not an orphan.
+            summary.withdrawn = _withdraw_orphans(dst, summary.items)
+        originals = {_report_rel(j): Path(j.source) for j in jobs} if review_originals else None
+        _write_summary(dst, summary, config, backend, 1 if in_process else size,
+                       time.monotonic() - started, originals)  # fmt: skip
     return summary
+
+
+def _worker_count(workers: int | None, config: Config) -> int:
+    """The number asked for, else the config's, else one per usable core."""
+    wanted = workers if workers is not None else config.batch.workers
+    return max(1, wanted or usable_cores())
+
+
+def _per_worker(config: Config, workers: int) -> Config:
+    """Each worker's share of the cores for the face stage's threads, so workers do not
+    crowd each other out (threads change no output and are not in the digest)."""
+    threads = min(config.faces.threads, max(1, usable_cores() // workers))
+    if threads == config.faces.threads:
+        return config
+    return config.replace(faces={"threads": threads})
+
+
+def _write_summary(
+    dst: Path,
+    summary: BatchSummary,
+    config: Config,
+    backend: str,
+    workers: int,
+    wall_s: float,
+    originals: Mapping[str, Path] | None,
+) -> None:
+    rows, models = read_rows(dst, summary.items)
+    summary.stage_ms = stage_times(rows)
+    processed = sum(not i.resumed for i in summary.items)
+    summary.record = BatchRecord(
+        deid_version=__version__, config_digest=config.digest(), backend=backend,
+        workers=workers, counts=summary.counts, total=len(summary.items),
+        processed=processed, resumed=len(summary.items) - processed,
+        withdrawn=summary.withdrawn, pending=summary.pending,
+        interrupted=summary.interrupted, wall_s=round(wall_s, 3),
+        images_per_s=round(processed / wall_s, 4) if wall_s > 0 else 0.0, models=models,
+    )  # fmt: skip
+    write_csv(dst, rows)
+    data = json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)
+    io.write_atomic(dst / "summary.json", data.encode("utf-8"))
+    items = [vars(i) for i in summary.items]
+    if originals is None:
+        write_review(dst, items)
+    else:
+        keep = {i.report: originals[i.report] for i in summary.items if i.report in originals}
+        write_review(dst, items, originals=keep)
+
+
+@contextlib.contextmanager
+def _output_lock(dst: Path) -> Iterator[None]:
+    """One batch at a time per output folder: a second one would delete the first one's
+    temporary files as leftovers and race it on every output. The lock is on the
+    folder itself, so nothing is left behind, and the system drops it on any death."""
+    dst.mkdir(parents=True, exist_ok=True)
+    fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError("another deid batch is writing to this output folder") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_partials(dst: Path) -> int:
+    """Remove the temporary files (``.NAME.*.part``, from ``io.write_atomic``) of writes a
+    kill cut short; under the lock none can belong to a running write."""
+    removed = 0
+    for folder in (dst, dst / IMAGES_DIR, dst / REVIEW_DIR, dst / REPORTS_DIR):
+        if not folder.is_dir():
+            continue
+        found = folder.glob(".*.part") if folder == dst else folder.rglob(".*.part")
+        for path in found:
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed += 1
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted batch", removed)
+    return removed
 
 
 def _preflight(config: Config) -> ModelStore | None:
@@ -230,6 +368,8 @@ def _run_supervised(
     workers: int,
     record: Callable[[BatchItem], None],
     consent: ConsentGate | None = None,
+    *,
+    stop: threading.Event | None = None,
 ) -> None:
     supervisor = Supervisor(
         min(workers, len(todo)),
@@ -239,7 +379,7 @@ def _run_supervised(
         start_timeout=config.batch.start_timeout_s,
     )
     try:
-        for outcome in supervisor.run(todo):
+        for outcome in supervisor.run(todo, stop=stop):
             if outcome.kind == "done":
                 record(outcome.value)
             elif outcome.kind == "timeout":
@@ -279,9 +419,14 @@ def _with_name_key(config: Config, dst: Path) -> Config:
     return config.replace(text={"filename_key": key})
 
 
-def _plan(src: Path, policy: NamePolicy, follow_symlinks: bool = False) -> list[_Job]:
+def _plan(
+    src: Path,
+    policy: NamePolicy,
+    follow_symlinks: bool = False,
+    select: Callable[[str], bool] | None = None,
+) -> list[_Job]:
     jobs, used = [], set()
-    for rel in iter_inputs(src, follow_symlinks=follow_symlinks):
+    for rel in iter_inputs(src, follow_symlinks=follow_symlinks, select=select):
         out_rel, masked = policy(rel)
         candidate, n = out_rel, 1
         # Unique without the extension: the written extension follows the content, so

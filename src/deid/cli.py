@@ -3,7 +3,9 @@
 Exit codes: 0 every image written (clean or redacted); 1 at least one image needs
 review; 2 at least one image failed; 3 nothing was run, or a batch stopped because a
 worker could not start (bad arguments, config, models, a broken installation or an
-unsafe output location). Errors are one line, ``deid: error: ...``, never a traceback.
+unsafe output location); 130 (Ctrl-C) or 143 (SIGTERM) a batch was stopped by the
+signal, after finishing the images in progress and writing its summary (a second
+signal stops it at once). Errors are one line, ``deid: error: ...``, never a traceback.
 """
 
 from __future__ import annotations
@@ -59,6 +61,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_batch_settings(p: argparse.ArgumentParser) -> None:
+    """Flags that are also settings (``[batch]``, ``[output]``), so `config show` has them."""
+    p.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="worker processes (default: batch.workers, 0 = one per usable "
+                        "core); 1 runs in this process (debugging, no crash "
+                        "isolation)")  # fmt: skip
+    p.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                   help="fail an image that takes longer than this "
+                        "(default: batch.image_timeout_s, 600)")  # fmt: skip
+    p.add_argument("--include", action="append", metavar="GLOB",
+                   help="only images matching (repeatable; *.jpg, 2024/**/*.png)")  # fmt: skip
+    p.add_argument("--exclude", action="append", metavar="GLOB",
+                   help="skip images matching (repeatable; wins over --include)")  # fmt: skip
+    p.add_argument("--format", choices=["same", "jpeg", "png"],
+                   help="output format (default: output.format, same as the input)")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="deid", description="De-identify clinical photos, offline.")
     parser.add_argument("--version", action="version", version=f"deid {__version__}")
@@ -74,15 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="de-identify every image under a folder")
     b.add_argument("input_dir")
     b.add_argument("output_dir")
-    b.add_argument("--workers", type=_positive_int, metavar="N",
-                   help="worker processes; 1 runs in this process (debugging, no crash "
-                        "isolation); default: one worker process")  # fmt: skip
-    b.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
-                   help="fail an image that takes longer than this "
-                        "(default: batch.image_timeout_s, 600)")  # fmt: skip
+    _add_batch_settings(b)
     b.add_argument("--overwrite", action="store_true",
                    help="reprocess everything instead of resuming")  # fmt: skip
     b.add_argument("--quiet", action="store_true", help="print only the final counts")
+    b.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local worker processes (default) or Ray tasks (pip install "
+                        "deid[ray])")  # fmt: skip
+    b.add_argument("--ray-address", metavar="ADDR",
+                   help="Ray cluster to use with --backend ray (default: RAY_ADDRESS, or a "
+                        "local instance)")  # fmt: skip
+    b.add_argument("--review-originals", action="store_true",
+                   help="embed the original images in review.html for side-by-side "
+                        "sign-off (the page then holds PHI: open it on a trusted "
+                        "workstation only)")  # fmt: skip
     b.add_argument("--follow-symlinks", action="store_true",
                    help="also read files and folders that symbolic links in INPUT_DIR lead "
                         "to outside it (default: skipped)")  # fmt: skip
@@ -109,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true", help="print the full report")
     _add_config_options(i)
 
+    g = sub.add_parser("config", help="show the effective settings")
+    g.add_argument("action", choices=["show"])
+    _add_config_options(g)
+    _add_batch_settings(g)
+
     m = sub.add_parser("models", help="fetch or verify the pinned model files")
     m.add_argument("action", choices=["fetch", "verify"])
     m.add_argument("--dir", help="model folder (default: $DEID_MODELS_DIR or models/)")
@@ -128,8 +157,15 @@ def load_config(args: argparse.Namespace) -> Config:
         changes["text"] = text
     if getattr(args, "stages", None):
         changes["stages"] = [s.strip() for s in args.stages.split(",") if s.strip()]
-    if getattr(args, "timeout", None):
-        changes["batch"] = {"image_timeout_s": args.timeout}
+    batch: dict[str, Any] = {}
+    for flag, key in (("timeout", "image_timeout_s"), ("workers", "workers"),
+                      ("include", "include"), ("exclude", "exclude")):  # fmt: skip
+        if getattr(args, flag, None):
+            batch[key] = getattr(args, flag)
+    if batch:
+        changes["batch"] = batch
+    if getattr(args, "format", None):
+        changes["output"] = {"format": args.format}
     return config.replace(**changes) if changes else config
 
 
@@ -201,6 +237,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import IMAGES_DIR, REPORTS_DIR, REVIEW_DIR, check_paths, run_batch
+    from .progress import Progress, final_table
+    from .stopping import GracefulStop
 
     config = load_config(args)
     consent = load_consent(args, config)
@@ -217,23 +255,40 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             if (out_dir / folder).is_dir():
                 shutil.rmtree(out_dir / folder)
 
-    def progress(n: int, total: int, item: Any) -> None:
-        if not args.quiet:
-            # A file name may hold a newline or a bidi override: one line per image.
-            where = _printable(item.output or "(not written)")
-            tag = " (resumed)" if item.resumed else ""
-            print(f"[{n}/{total}] {item.status:<12} {where}{tag}", flush=True)
-
-    # Without --workers, one worker process: a crash or a stuck native call then fails
-    # one image instead of ending (or hanging) the batch. --workers 1 stays in-process.
-    workers = args.workers or 1
-    summary = run_batch(args.input_dir, out_dir, config=config, workers=workers,
-                        in_process=args.workers == 1, progress=progress,
-                        follow_symlinks=args.follow_symlinks,
-                        consent=consent)  # fmt: skip
+    # Without --workers, batch.workers (0: one process per usable core). Even a single
+    # worker is then a separate process: a crash or a stuck native call fails one image
+    # instead of ending (or hanging) the batch. --workers 1 stays in this process.
+    with Progress(sys.stderr, quiet=args.quiet) as progress, GracefulStop(progress.note) as stop:
+        summary = run_batch(args.input_dir, out_dir, config=config, workers=args.workers,
+                            in_process=args.workers == 1 or None, progress=progress,
+                            follow_symlinks=args.follow_symlinks, consent=consent,
+                            backend=args.backend, ray_address=args.ray_address,
+                            review_originals=args.review_originals,
+                            stop=stop.event)  # fmt: skip
+    record = summary.record
+    if not args.quiet and record is not None:
+        print(final_table(summary.counts, summary.stage_ms, wall_s=record.wall_s,
+                          processed=record.processed))  # fmt: skip
     counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items())) or "no images"
+    if summary.interrupted:
+        print(f"deid batch: stopped with {summary.pending} image(s) not started; {counts}; "
+              f"summary: {out_dir / 'summary.json'}; rerun the same command to finish")  # fmt: skip
+        return stop.exit_code
     print(f"deid batch: {counts}; summary: {out_dir / 'summary.json'}")
     return summary.exit_code
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    hidden = bool(config.text.filename_key)
+    if hidden:  # the secret behind the PHI-free file names is never printed
+        config = config.replace(text={"filename_key": ""})
+    print("# deid effective settings: defaults, then --config, then flags")
+    print(f"# settings digest (in every report): {load_config(args).digest()}")
+    if hidden:
+        print("# text.filename_key is set and not shown")
+    print(config.to_toml(), end="")
+    return EXIT_OK
 
 
 def _printable(text: str) -> str:
@@ -317,7 +372,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"process": _cmd_process, "batch": _cmd_batch, "compose": _cmd_compose,
-             "inspect": _cmd_inspect, "models": _cmd_models}  # fmt: skip
+             "inspect": _cmd_inspect, "models": _cmd_models, "config": _cmd_config}  # fmt: skip
 
 if __name__ == "__main__":
     sys.exit(main())

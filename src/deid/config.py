@@ -49,6 +49,9 @@ class OutputConfig:
     # When no pixel changes and the container allows it, rewrite only the
     # metadata segments so the compressed image data stays byte-identical.
     lossless_when_unchanged: bool = True
+    # "same" keeps each input's format (GIF becomes PNG); "jpeg" or "png" writes every
+    # output in one format for sites that accept only that one.
+    format: Literal["same", "jpeg", "png"] = "same"
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,9 @@ class FaceConfig:
     # When to run them: a photo turned without EXIF orientation shows no upright face;
     # "always" also covers a turned face beside an upright one, at a third more time.
     rotate_when: Literal["always", "no_upright_face"] = "no_upright_face"
-    # Threads for the small-face tiles and cascades (one detector graph each); set 1
-    # when batch already runs one process per core.
+    # Threads for the small-face tiles and cascades (one detector graph each). A batch
+    # with several workers gives each its share of the cores instead. Speed only: the
+    # tiles are independent, so outputs are the same for any count.
     threads: int = 2
     # Haar profile path for side views BlazeFace misses.
     profile: bool = True
@@ -151,12 +155,21 @@ class BatchConfig:
     # A worker that has not loaded its models after this long is broken: the batch
     # stops with a one-line error rather than waiting for it.
     start_timeout_s: float = 300.0
+    # Worker processes for `deid batch`; 0 means one per usable core (CPU affinity and
+    # container limits counted), since images are independent and models load once each.
+    workers: int = 0
+    # Globs on paths relative to the input folder (`*` stays within one folder, `**`
+    # crosses folders). Empty include means every image; exclude wins over include.
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for key in ("image_timeout_s", "start_timeout_s"):
             value = getattr(self, key)
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{key} must be a positive number of seconds")
+        if self.workers < 0:
+            raise ValueError("workers must be 0 (one per usable core) or more")
 
 
 @dataclass(frozen=True)
@@ -209,12 +222,38 @@ class Config:
     def digest(self) -> str:
         """Stable short hash recorded in every report, so outputs can be traced to settings.
 
-        The batch section (time limits) changes no output, so it is left out: raising a
-        limit must not make a rerun redo every image.
+        The batch section (time limits, workers, which files) and the face stage's thread
+        count change no output, so they are left out: raising a limit or running more
+        workers must not make a rerun redo every image.
         """
         settings = {k: v for k, v in self.to_dict().items() if k != "batch"}
+        settings["faces"] = {k: v for k, v in settings["faces"].items() if k != "threads"}
         blob = json.dumps(settings, sort_keys=True, ensure_ascii=True)
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_toml(self) -> str:
+        """Every setting as TOML that ``from_toml`` reads back to this same config, so
+        `deid config show` output can be saved and edited as a settings file."""
+        data = self.to_dict()
+        lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+        for section, table in data.items():
+            if isinstance(table, dict):
+                lines += ["", f"[{section}]"]
+                lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        # JSON string escapes are a subset of TOML basic-string escapes.
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
 def _jsonable(value: Any) -> Any:

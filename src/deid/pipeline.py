@@ -276,7 +276,7 @@ class Pipeline:
     ) -> tuple[bytes, str, str, bool]:
         src, frame, out = loaded.source, loaded.frame, self.config.output
         keep_icc = self.config.metadata.keep_icc
-        fmt = src.output_format
+        fmt = {"jpeg": "JPEG", "png": "PNG"}.get(out.format, src.output_format)
         if (
             not changed
             and out.lossless_when_unchanged
@@ -294,7 +294,7 @@ class Pipeline:
             icc = None
         data = io.encode(
             pixels, alpha=frame.alpha, mode=frame.mode, fmt=fmt, config=out, icc_profile=icc,
-            lossless_webp=_is_lossless_webp(src),
+            lossless_webp=_is_lossless_webp(src), source_sampling=src.jpeg_sampling,
         )  # fmt: skip
         _refuse_residue(data, icc is not None)
         return data, fmt, "re-encoded", icc is not None

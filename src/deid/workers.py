@@ -34,13 +34,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError, DeidError, ModelError, WorkerStartError
 
 log = logging.getLogger(__name__)
 
-KILL_GRACE_S = 2.0  # after SIGTERM, before SIGKILL
+KILL_GRACE_S = 2.0  # for a worker that ended to be reaped
 STOP_GRACE_S = 5.0  # for idle workers to close their pipelines at the end
 RESTART_ATTEMPTS = 3  # consecutive failed restarts tolerated once a worker has started
 _MAX_WAIT_S = 1.0  # the wait loop wakes at least this often
@@ -101,11 +102,17 @@ class Supervisor:
 
     # -- public --------------------------------------------------------------------
 
-    def run(self, jobs: Iterable[Any]) -> Iterator[Outcome]:
+    def run(self, jobs: Iterable[Any], stop: threading.Event | None = None) -> Iterator[Outcome]:
+        """Outcomes as jobs finish. Once ``stop`` is set no job is sent to a worker any
+        more; the ones in progress still finish (or time out) and are yielded."""
         pending = deque(jobs)
         for _ in range(min(self.size, len(pending))):
             self._start()
         while pending or any(w.job is not None for w in self._workers):
+            if stop is not None and stop.is_set():
+                pending.clear()
+                if not any(w.job is not None for w in self._workers):
+                    break
             if pending and not self._workers:
                 self._start()
             self._dispatch(pending)
@@ -120,7 +127,7 @@ class Supervisor:
                 w.conn.send(None)
         for w in self._workers:
             if w not in polite:
-                w.process.terminate()
+                w.process.kill()  # workers ignore SIGTERM (see _worker_main)
         end = time.monotonic() + STOP_GRACE_S
         for w in self._workers:
             w.process.join(max(0.0, end - time.monotonic()))
@@ -243,11 +250,26 @@ class Supervisor:
 
 
 def _kill(process: BaseProcess) -> None:
-    process.terminate()
-    process.join(KILL_GRACE_S)
-    if process.is_alive():
-        process.kill()
-        process.join()
+    """SIGKILL: a worker ignores SIGTERM, and holds nothing a kill could corrupt
+    (its writes are atomic, and the supervisor removes what it left half-done)."""
+    process.kill()
+    process.join()
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: CPU affinity (taskset, cpusets) and a cgroup CPU
+    quota (containers) both count, as a worker per visible core would only queue."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 def _exit_detail(code: int | None) -> str:
@@ -332,8 +354,10 @@ def _worker_main(
 ) -> None:
     """Worker process body. Never prints: everything goes back over ``conn``."""
     _die_with_parent(parent)
-    # Ctrl-C reaches the whole process group; the parent owns it and stops workers.
+    # Ctrl-C, and a service manager's SIGTERM, reach the whole process group; the
+    # parent owns them: it lets the images in progress finish, then stops its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         state = init()
     except BaseException as exc:
@@ -360,4 +384,4 @@ def _worker_main(
             close()
 
 
-__all__ = ["Outcome", "Supervisor", "start_error"]
+__all__ = ["Outcome", "Supervisor", "start_error", "usable_cores"]
