@@ -80,12 +80,22 @@ CASES = [
     ("zh_name", "歐陽娜娜", "歐陽娜娜"),
     ("zh_name", "陳大文醫師", "陳大文"),
     ("zh_name", "患者 Ae", "Ae"),  # a name label makes whatever follows a name
+    ("zh_name", "郝淑慧", "郝淑慧"),  # less common surnames, still Taiwan's
+    ("zh_name", "閻欣怡", "閻欣怡"),
+    ("zh_name", "成人", None),
     ("zh_name", "術前", None),
     ("zh_name", "微笑牙醫診所", None),
     ("zh_name", "高雄", None),
     ("en_name", "Patient: John Smith", "John Smith"),
     ("en_name", "NAME: MARY JONES", "MARY JONES"),
-    ("en_name", "Mrs. Jane Doe", "Jane Doe"),
+    ("en_name", "Mrs. Jane Doe", "Mrs. Jane Doe"),  # the honorific is filled with the name
+    ("en_name", "Bradley Morgan Jr.", "Bradley Morgan Jr."),
+    ("en_name", "Dr. Amy Hansen", "Dr. Amy Hansen"),
+    ("en_name", "Jonathan Novak PhD", "Jonathan Novak PhD"),
+    ("en_name", "Name: Taylor Garcia, MD", "Taylor Garcia, MD"),
+    ("en_name", "Catherine White", "Catherine White"),  # a surname that is also a word
+    ("en_name", "Bright White", None),
+    ("en_name", "Lakeside Family Dental", None),
     ("en_name", "Robert Nguyen", "Robert Nguyen"),
     ("en_name", "Before Treatment", None),
     ("en_name", "Bright Smile Dental", None),

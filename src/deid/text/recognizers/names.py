@@ -20,6 +20,8 @@ SURNAMES = frozenset(
     "鐘黎涂龔嚴韓袁金童陸夏柳凃邵錢伍倪于譚駱熊任甘秦顧毛章史官萬俞雷粘饒鄞易向尹孔麥全包"
     "左崔花封葛辜鄔練賀龍關湛刁莫利殷歐陶景車池米冉艾荘佘褚凌單喬岳祝闕塗戚滕聶符苗龐樊"
     "蒲卜齊邢衛舒屈項祁鮑牛喻冷梅臧鄺談蘭房管谷邰覃闞晏寇"
+    # Less common, still among Taiwan's two hundred most frequent surnames.
+    "武辛段韋孟文賈丘華裴安魯穆郝成閻陽盛常耿解繆申曲籃應畢留翟龎"
 )
 COMPOUND_SURNAMES = frozenset(
     ("歐陽", "張簡", "范姜", "司徒", "諸葛", "上官", "東方", "司馬", "夏侯", "皇甫", "長孫")
@@ -32,6 +34,8 @@ _NOT_NAMES = frozenset(
         "向上", "包覆", "連結", "程序", "康復", "任務", "史料", "毛髮", "章節", "田野", "車禍",
         "易牙", "米色", "花費", "關節", "方案", "全部", "萬一", "夏天", "童年", "史上", "顧客",
         "包括", "陸續", "利用", "任何", "向後", "向前", "于是", "江南", "金屬", "黃金",
+        "文字", "文件", "安心", "安全", "安裝", "成人", "成功", "成果", "常規", "常見",
+        "應用", "解剖", "解決", "陽性", "申請", "曲線", "華人", "留言", "盛開", "段落",
     )
 )  # fmt: skip
 # OCR models trained on mixed corpora often return the simplified form of a
@@ -152,9 +156,29 @@ def _all_vocabulary(words: str) -> bool:
     return all(w.strip(",.:").lower() in VOCABULARY for w in words.split())
 
 
-def _has_vocabulary(words: str) -> bool:
+# Surnames that are also caption words: as the last word after a given name that is
+# not a caption word ("Catherine White"), they are a name.
+_WORD_SURNAMES = frozenset(
+    ("white", "case", "page", "day", "best", "good", "bright", "pearl", "post", "root",
+     "young", "close", "full")
+)  # fmt: skip
+# Honorifics before a name and suffixes after it belong to the name's ink: a fill that
+# stops at the surname leaves "Dr." and "Jr." standing beside a black bar, and the
+# redaction was judged on the whole name.
+_BEFORE_NAME = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)$")
+_AFTER_NAME = re.compile(
+    r"^,?\s+(?:Jr|Sr|II|III|IV|M\.?D|D\.?D\.?S|DMD|Ph\.?D|DVM|RN|MBA|Esq)\b\.?"
+)
+_ABBREVIATED_END = re.compile(r"\b(?:Jr|Sr)$")
+
+
+def _caption_words(words: str) -> bool:
+    """Whether a capitalised run is a caption rather than a name: a vocabulary word
+    anywhere but last, or last unless it is also a common surname."""
     parts = [w.strip(",.").lower() for w in words.split()]
-    return any(p in VOCABULARY for p in parts)
+    if any(p in VOCABULARY for p in parts[:-1]):
+        return True
+    return parts[-1] in VOCABULARY and parts[-1] not in _WORD_SURNAMES
 
 
 class EnglishName(Recognizer):
@@ -173,9 +197,20 @@ class EnglishName(Recognizer):
             found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
         for pattern in (_SHAPE, _UPPER_SHAPE):
             for m in pattern.finditer(text):
-                if not _has_vocabulary(m.group(1)):
+                if not _caption_words(m.group(1)):
                     found.append(self._match(m.start(1), m.end(1), 0.55))
-        return found
+        return [self._whole(text, m) for m in found]
+
+    def _whole(self, text: str, m: Match) -> Match:
+        """The match widened over an honorific before it and suffixes after it."""
+        start, end = m.start, m.end
+        if lead := _BEFORE_NAME.search(text[:start]):
+            start = lead.start()
+        while tail := _AFTER_NAME.match(text[end:]):
+            end += tail.end()
+        if text[end : end + 1] == "." and _ABBREVIATED_END.search(text[start:end]):
+            end += 1  # "Jr." read as a capitalised word by the shapes above
+        return self._match(start, end, m.score)
 
 
 def has_cjk(text: str) -> bool:
