@@ -189,3 +189,20 @@ def test_second_batch_on_the_same_output_folder_is_refused(tmp_path: Path) -> No
     finally:
         os.close(fd)
     assert run_batch(src, out, config=deid.Config(stages=("metadata",))).counts == {"redacted": 1}
+
+
+def test_workers_and_their_thread_share_change_no_output(
+    photos: Path, full_run: Path, tmp_path: Path
+) -> None:
+    # Two worker processes give each worker its share of the cores for the face
+    # stage's threads; outputs and reports (timings aside) stay those of one process.
+    out = tmp_path / "two"
+    summary = run_batch(photos, out, config=deid.Config(), workers=2)
+    assert summary.record is not None and summary.record.workers == 2
+    for item in summary.items:
+        if item.output:
+            assert (out / item.output).read_bytes() == (full_run / item.output).read_bytes()
+        mine = json.loads((out / item.report).read_text("utf-8"))
+        theirs = json.loads((full_run / item.report).read_text("utf-8"))
+        del mine["timings_ms"], theirs["timings_ms"]
+        assert mine == theirs, item.report

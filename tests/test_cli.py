@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import piexif
@@ -122,3 +123,127 @@ def test_process_removes_an_earlier_output_when_the_image_now_fails(tmp_path: Pa
     src.write_bytes(src.read_bytes()[:200])  # the input was replaced by a broken file
     assert main(["process", str(src), str(dst), "--stages", "metadata"]) == EXIT_FAILED
     assert not dst.exists()
+
+
+def _folder(tmp_path: Path, n: int) -> Path:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(n):
+        _photo(src / f"p{i}.jpg")
+    return src
+
+
+def test_batch_defaults_to_one_worker_per_usable_core(tmp_path: Path, capsys) -> None:
+    from deid.workers import usable_cores
+
+    src = _folder(tmp_path, 3)
+    assert main(["batch", str(src), str(tmp_path / "out"), "--stages", "metadata"]) == EXIT_OK
+    record = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))["batch"]
+    assert record["workers"] == usable_cores() and record["backend"] == "local"
+    # --workers 1 stays in this process (nothing spawned, same outputs)
+    assert main(["batch", str(src), str(tmp_path / "one"), "--workers", "1",
+                 "--stages", "metadata"]) == EXIT_OK  # fmt: skip
+    assert json.loads((tmp_path / "one" / "summary.json").read_text("utf-8"))["batch"][
+        "workers"] == 1  # fmt: skip
+    assert (tmp_path / "one" / "images" / "p0.jpg").read_bytes() == (
+        tmp_path / "out" / "images" / "p0.jpg").read_bytes()  # fmt: skip
+
+
+def test_batch_progress_without_a_terminal_is_plain_lines_then_a_table(
+    tmp_path: Path, capsys
+) -> None:
+    src = _folder(tmp_path, 4)
+    code = main(["batch", str(src), str(tmp_path / "out"), "--workers", "1",
+                 "--stages", "metadata"])  # fmt: skip
+    assert code == EXIT_OK
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    # Not a terminal: the first image, the last one, and one every 10 s in between
+    # (a loaded machine may need one), never a line per image.
+    assert len(lines) in (2, 3), lines
+    assert lines[-1].startswith("[4/4] ") and "img/s" in lines[-1] and "ETA" in lines[-1]
+    assert "redacted=4" in lines[-1] and "\x1b" not in captured.err
+    out = captured.out
+    assert "status" in out and "redacted" in out and "slowest stages" in out
+    assert "decode" in out and "deid batch: redacted=4" in out
+    assert "林美華" not in captured.out + captured.err
+
+
+def test_batch_quiet_prints_only_the_counts(tmp_path: Path, capsys) -> None:
+    src = _folder(tmp_path, 2)
+    code = main(["batch", str(src), str(tmp_path / "out"), "--workers", "1", "--quiet",
+                 "--stages", "metadata"])  # fmt: skip
+    assert code == EXIT_OK
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.splitlines() == [
+        f"deid batch: redacted=2; summary: {tmp_path / 'out' / 'summary.json'}"]  # fmt: skip
+
+
+def test_batch_progress_on_a_terminal_is_a_live_bar(tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    src = _folder(tmp_path, 3)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deid.cli", "batch", str(src), str(tmp_path / "out"),
+         "--workers", "1", "--stages", "metadata"],
+        stdout=subprocess.PIPE, stderr=follower, text=True,
+    )  # fmt: skip
+    os.close(follower)
+    shown = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the terminal closed with the process
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            elif proc.poll() is not None:
+                break
+        stdout, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        os.close(leader)
+    text = shown.decode("utf-8", "replace")
+    assert proc.returncode == EXIT_OK, text
+    assert "3/3" in text and "img/s" in text and "ETA" in text and "redacted=3" in text
+    assert "━" in text  # the bar itself
+    assert "slowest stages" in stdout
+
+
+def test_config_show_prints_the_merged_settings_as_toml(tmp_path: Path, capsys) -> None:
+    import tomllib
+
+    from deid.config import Config
+
+    cfg = tmp_path / "deid.toml"
+    cfg.write_text('[output]\njpeg_quality = 97\n[text]\nfilename_key = "s3cret-key"\n'
+                   '[batch]\nworkers = 4\n')  # fmt: skip
+    code = main(["config", "show", "--config", str(cfg), "--format", "png", "--workers", "2",
+                 "--include", "*.jpg", "--include", "2024/**", "--exclude", "tmp/*",
+                 "--timeout", "30", "--stages", "metadata,faces"])  # fmt: skip
+    assert code == EXIT_OK
+    printed = capsys.readouterr().out
+    shown = Config.from_mapping(tomllib.loads(printed))
+    assert shown.output.jpeg_quality == 97  # from the file
+    assert shown.output.format == "png" and shown.batch.workers == 2  # flags win
+    assert shown.batch.include == ("*.jpg", "2024/**") and shown.batch.exclude == ("tmp/*",)
+    assert shown.batch.image_timeout_s == 30 and shown.stages == ("metadata", "faces")
+    assert shown.faces == Config().faces  # defaults for the rest
+    assert "s3cret-key" not in printed and "filename_key is set and not shown" in printed
+    digest = Config.from_toml(cfg).replace(
+        output={"format": "png"}, stages=["metadata", "faces"]).digest()  # fmt: skip
+    assert f"settings digest (in every report): {digest}" in printed
+    assert main(["config", "show"]) == EXIT_OK
+    assert Config.from_mapping(tomllib.loads(capsys.readouterr().out)) == Config()

@@ -63,3 +63,32 @@ def test_readme_configuration_example_is_valid_and_shows_the_defaults(tmp_path: 
     path = tmp_path / "readme.toml"
     path.write_text(block, encoding="utf-8")
     assert Config.from_toml(path).digest() == Config().digest()
+
+
+def test_toml_of_any_config_reads_back_to_the_same_config(tmp_path: Path) -> None:
+    cfg = Config().replace(
+        text={"roster": 'C:\\clinic\\"roster" 王.csv', "allow": ["診所", "Dr. Lin\tDDS"]},
+        faces={"fill_color": [0, 0, 0], "rotations": []},
+        output={"format": "jpeg"},
+        batch={"include": ["**/*.jpg"], "exclude": ["tmp/*"], "workers": 3},
+    )
+    path = tmp_path / "shown.toml"
+    path.write_text(cfg.to_toml(), encoding="utf-8")
+    assert Config.from_toml(path) == cfg
+    assert Config.from_toml(path).digest() == cfg.digest()
+
+
+def test_settings_that_change_no_output_are_not_in_the_digest() -> None:
+    base = Config()
+    same = base.replace(faces={"threads": 1}, batch={"workers": 8, "include": ["*.jpg"]})
+    assert same.digest() == base.digest()
+    assert base.replace(output={"format": "png"}).digest() != base.digest()
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [{"batch": {"workers": -1}}, {"output": {"format": "gif"}}, {"batch": {"include": "*.jpg"}}],
+)
+def test_bad_batch_and_format_settings_raise(mapping: dict) -> None:
+    with pytest.raises(ConfigError):
+        Config.from_mapping(mapping)
