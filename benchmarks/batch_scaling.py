@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -83,14 +85,18 @@ def _child(src: str, out: str, workers: int) -> None:
                       "worker_peak_rss_mib": peak_kib / 1024}))  # fmt: skip
 
 
-def _batch(src: Path, out: Path, workers: int) -> dict[str, float]:
+def _batch(src: Path, out: Path, workers: int) -> dict[str, Any]:
+    load = os.getloadavg()[0]
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(src), str(out), str(workers)],
         capture_output=True, text=True, timeout=7200, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"batch failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    # The machine's load around the run: on a shared machine it explains a low ratio.
+    result["load"] = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -112,8 +118,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             two = _batch(src, root / "out2", 2)
             rate1, rate2 = one["images"] / one["wall_s"], two["images"] / two["wall_s"]
             print(f"throughput, {args.throughput_n} photos of {args.megapixels:g} MP: "
-                  f"1 worker {rate1:.3f} img/s ({one['wall_s']:.0f} s), "
-                  f"2 workers {rate2:.3f} img/s ({two['wall_s']:.0f} s); "
+                  f"1 worker {rate1:.3f} img/s ({one['wall_s']:.0f} s, load {one['load']}), "
+                  f"2 workers {rate2:.3f} img/s ({two['wall_s']:.0f} s, load {two['load']}); "
                   f"ratio {rate2 / rate1:.2f}x; statuses {two['counts']}")  # fmt: skip
         small_n, large_n = args.rss_n
         if small_n and large_n:
@@ -124,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 run = _batch(src, root / f"rss-out{n}", 2)
                 peaks.append(run["worker_peak_rss_mib"])
                 print(f"peak RSS per worker, {n} photos, 2 workers: "
-                      f"{run['worker_peak_rss_mib']:.0f} MiB ({run['wall_s']:.0f} s)")  # fmt: skip
+                      f"{run['worker_peak_rss_mib']:.0f} MiB ({run['wall_s']:.0f} s, "
+                      f"load {run['load']})")  # fmt: skip
             print(f"peak RSS {large_n} vs {small_n} photos: {peaks[1] / peaks[0] - 1:+.1%}")
 
 
