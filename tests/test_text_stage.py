@@ -277,6 +277,37 @@ def test_verify_escalates_when_phi_is_still_readable(stage, card) -> None:
     assert stage.verify(done, ctx, first).review == ()
 
 
+def test_verify_reads_again_only_what_the_first_pass_did_not_read(card) -> None:
+    """The first pass's last clean re-read is not repeated on identical pixels, and
+    any change around a redaction is read again and caught."""
+    from deid import redact
+
+    stage = TextStage(Config().text)
+    calls: list[int] = []
+    read = stage.engine.read
+    stage.engine.read = lambda crops: calls.append(len(crops)) or read(crops)  # type: ignore[method-assign]
+    try:
+        pixels, _, _ = card
+        first = _stage_run(stage, pixels)
+        done = redact.apply(pixels, first.edits)
+        ctx = Context(config=Config(), source=None, frame=Frame(done))  # type: ignore[arg-type]
+        before = len(calls)
+        clean = stage.verify(done, ctx, first)
+        assert clean.edits == () and clean.review == ()
+        assert len(calls) == before
+        # Pixels changed beside a redaction after the first pass (a number drawn
+        # there): verification reads again, and finds it.
+        box = min(first.edits, key=lambda e: e.box.right).box
+        changed = Image.fromarray(done)
+        _draw(changed, (box.right + 40, box.top), ["0912-345-678"], 30, (20, 20, 20), LATIN_FONT)
+        checked = stage.verify(np.array(changed), ctx, first)
+        assert len(calls) > before
+        assert checked.review and checked.review[0].code == "text_phi_after_redaction"
+        assert any(e.box.left > box.right for e in checked.edits)
+    finally:
+        stage.close()
+
+
 def test_tesseract_reads_crops_with_and_without_the_library() -> None:
     from deid.text.ocr.tesseract import TesseractEngine
 

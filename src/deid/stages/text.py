@@ -23,6 +23,7 @@ from ..text.ocr import OcrEngine, build_engine
 from ..text.recognizers import all_recognizers
 from ..types import Box, Edit, Polygon, Reason, StageResult
 from .base import Context
+from .text_reads import CleanReads, read_key
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class TextStage:
         )
         self.recognizers = all_recognizers()
         self._lock = threading.Lock()
+        self._clean_reads = CleanReads()
 
     # -- first pass --------------------------------------------------------------------
 
@@ -77,6 +79,7 @@ class TextStage:
             masked = redact.apply(image, edits)
             new_edits, new_findings = self._reread(masked, context, edits, "redacted")
             if not new_edits:
+                self._clean_reads.remember(self._read_key(masked, edits, context))
                 break
             edits += new_edits
             findings += new_findings
@@ -109,6 +112,10 @@ class TextStage:
                 covered.append(edit.box)
                 new_findings.append(_finding(hit, action, in_oral))
         return new_edits, new_findings
+
+    def _read_key(self, image: np.ndarray, edits: list[Edit], context: Context) -> bytes:
+        regions = _surroundings([e.box for e in edits], image.shape)
+        return read_key(image, regions, edits, context.keep_regions)
 
     def _hits(self, image: np.ndarray, region: Box | None = None) -> list[Hit]:
         """First pass (whole image) or verification (a region, no cross-line labels)."""
@@ -162,6 +169,10 @@ class TextStage:
     def verify(self, image: np.ndarray, context: Context, result: StageResult) -> StageResult:
         """Re-read around every redaction; PHI still readable is redacted and escalated."""
         if not self.config.enabled or not self.config.verify or not result.edits:
+            return StageResult()
+        if self._clean_reads.seen(self._read_key(image, list(result.edits), context)):
+            # The first pass's last re-read saw these very pixels around these very
+            # redactions and found nothing: reading them again cannot differ.
             return StageResult()
         new_edits, new_findings = self._reread(
             image, context, list(result.edits), "redacted_on_verify"
