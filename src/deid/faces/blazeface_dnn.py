@@ -19,7 +19,6 @@ whichever model the installed MediaPipe cannot run:
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 from dataclasses import dataclass
 
@@ -72,8 +71,8 @@ OPTIONS_BY_BOXES = {len(o.anchors()): o for o in (SHORT_RANGE, FULL_RANGE)}
 
 
 @functools.lru_cache(maxsize=4)
-def _rewritten(digest: str, model: bytes) -> Rewritten:
-    del digest  # the cache key; bytes hash too, but a digest keeps the key small
+def _rewritten(model: bytes) -> Rewritten:
+    """One rewrite per model (about 0.5 s), shared by the per-thread tile detectors."""
     return opencv_ready(model)
 
 
@@ -92,7 +91,7 @@ class DnnBlazeFace:
     def __init__(self, model: bytes, name: str, min_score: float) -> None:
         self.name = name
         self.min_score = min_score
-        rewritten = _rewritten(hashlib.sha256(model).hexdigest(), model)
+        rewritten = _rewritten(model)
         self._heads = rewritten.heads
         buffer = np.frombuffer(rewritten.model, dtype=np.uint8)
         engine = tflite_engine()
