@@ -445,3 +445,25 @@ def test_error_writing_outputs_in_a_worker_stops_the_batch_as_in_process(
             run_batch(src, out, config=deid.Config(stages=("metadata",)), workers=workers)
         assert time.monotonic() - started < 20
         assert _children() <= before
+
+
+def test_signal_in_process_finishes_the_image_then_stops(
+    folder: Path, tmp_path: Path, faults: Path
+) -> None:
+    (folder / "slow.jpg").rename(folder / "slow1.jpg")
+    for n in range(3):
+        (folder / f"t{n}.jpg").write_bytes(_jpeg(10 + n))
+    out = tmp_path / "out"
+    proc, _ = _cli_process(folder, out, faults, "--workers", "1", "--timeout", "3")
+    try:
+        proc.send_signal(signal.SIGINT)
+        stdout, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert summary["interrupted"] and summary["pending"] == 3 and "3 image(s) not started" in stdout
+    assert summary["batch"]["workers"] == 1
+    report = json.loads((out / "reports" / "slow1.jpg.json").read_text("utf-8"))
+    assert _reason(report)["code"] == "timeout"  # finished on its limit, not dropped
+    assert not (out / "reports" / "t0.jpg.json").exists()
