@@ -16,6 +16,8 @@ CASES = [
     ("tw_national_id", "A323456789", None),  # second digit must be 1 or 2
     ("tw_national_id", "AA123456789", None),  # embedded in a longer token
     ("tw_national_id", "A12345678", None),  # too short
+    ("tw_national_id", "ID A1234 56789", "A1234 56789"),  # spaced out by OCR
+    ("tw_national_id", "A1234 56788", None),
     ("tw_national_id", "A12345678g", None),  # nine digits plus a letter: not fixed to a digit check
     # resident certificates: old (second letter A-D) and 2021 (8/9) formats
     ("tw_resident_certificate", "居留證 A800000014", "A800000014"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,8 +149,14 @@ def line_above(lines: list[PlacedLine], index: int) -> str:
 def line_left(lines: list[PlacedLine], index: int) -> str:
     """Text of a line read just to the left on the same row (another proposal), where
     a label such as 病歷號碼 may have been cut off from its value."""
+    left = left_index(lines, index)
+    return "" if left is None else lines[left].line.text
+
+
+def left_index(lines: list[PlacedLine], index: int) -> int | None:
+    """The line read just to the left of ``lines[index]`` on the same row, if any."""
     me = lines[index].box
-    best: tuple[int, str] | None = None
+    best: tuple[int, int] | None = None
     for j, other in enumerate(lines):
         ob = other.box
         if j == index or ob.left >= me.left:
@@ -163,8 +170,8 @@ def line_left(lines: list[PlacedLine], index: int) -> str:
         if gap > 3 * me.height or ob.right > me.left + me.height // 2:
             continue
         if best is None or gap < best[0]:
-            best = (gap, other.line.text)
-    return best[1] if best else ""
+            best = (gap, j)
+    return best[1] if best else None
 
 
 def find_hits(
@@ -182,41 +189,89 @@ def find_hits(
     redaction such labels stand above whatever line follows the removed value."""
     width, height = image_size
     hits: list[Hit] = []
-    for i, placed in enumerate(lines):
-        text = placed.line.text
-        above = (line_left(lines, i) or line_above(lines, i)) if line_context else ""
-        matches = find_all(text, above, recognizers)
+
+    def matches_of(text: str, above: str, words: list[Match] | None = None) -> list[Match]:
+        matches = find_all(text, above, recognizers) + (words or [])
         if not line_context:
             # Around a redaction a label stands before the fill, which OCR reads as
             # anything: there only values that are PHI by their own shape count.
             matches = [m for m in matches if m.recognizer != "labelled_value"]
         matches += lists.roster_matches(text) + lists.deny_matches(text)
-        if all_text:
-            matches += _all_words(placed.line, all_text_min_confidence)
         allowed = lists.allowed_spans(text)
-        kept = [
+        return [
             m
             for m in merge_overlapping(matches)
             if m.category.name in ("roster", "deny_list")
             or not any(s <= m.start and m.end <= e for s, e in allowed)
         ]
-        for m in kept:
-            box = placed.span_in_image(m.start, m.end)
-            if box is None or box.clip(width, height).empty:
-                continue
-            hits.append(
-                Hit(
-                    box=box,
-                    category=m.category,
-                    recognizer=m.recognizer,
-                    score=m.score,
-                    ocr_confidence=placed.line.span_confidence(m.start, m.end),
-                    text_height=placed.crop.text_height,
-                    value=m.value(text),
-                    quad=placed.span_quad(m.start, m.end),
-                )
+
+    def add(placed: PlacedLine, m: Match, start: int, end: int, value: str, conf: float) -> None:
+        box = placed.span_in_image(start, end)
+        if box is None or box.clip(width, height).empty:
+            return
+        hits.append(
+            Hit(
+                box=box,
+                category=m.category,
+                recognizer=m.recognizer,
+                score=m.score,
+                ocr_confidence=conf,
+                text_height=placed.crop.text_height,
+                value=value,
+                quad=placed.span_quad(start, end),
             )
+        )
+
+    for i, placed in enumerate(lines):
+        text = placed.line.text
+        above = (line_left(lines, i) or line_above(lines, i)) if line_context else ""
+        words = _all_words(placed.line, all_text_min_confidence) if all_text else None
+        matches = matches_of(text, above, words)
+        for m in matches:
+            conf = placed.line.span_confidence(m.start, m.end)
+            add(placed, m, m.start, m.end, m.value(text), conf)
+        left = left_index(lines, i)
+        if left is not None:
+            for part, m, start, end, value, conf in _across(lines[left], placed, matches_of):
+                add(part, m, start, end, value, conf)
     return hits
+
+
+def _across(
+    left: PlacedLine, right: PlacedLine, matches_of: Callable[[str, str], list[Match]]
+) -> list[tuple[PlacedLine, Match, int, int, str, float]]:
+    """PHI that two proposals of one row split between them (a proposal stopping in
+    the middle of a name on photo texture): the two readings are joined and matched,
+    and a value across the join is redacted in both lines, each part to its crop's
+    edge at the join."""
+    a, b = left.line.text.rstrip(), right.line.text.lstrip()
+    if not a or not b:
+        return []
+    seps = [" "]
+    # A word cut in two ("Tam" + "i Peterson", "F2647" + "37826") is joined as one
+    # word: where the crops overlap, or where the right part goes on in lower case
+    # or in digits.
+    if (
+        a[-1].isalnum()
+        and b[0].isalnum()
+        and (left.box.right > right.box.left or b[0].islower() or (a[-1] + b[0]).isdigit())
+    ):
+        seps.append("")
+    found = []
+    for sep in seps:
+        joined = a + sep + b
+        offset = len(a) + len(sep)
+        for m in matches_of(joined, ""):
+            if not (m.start < len(a) and m.end > offset):
+                continue
+            value = m.value(joined)
+            conf = min(
+                left.line.span_confidence(m.start, len(a)),
+                right.line.span_confidence(0, m.end - offset),
+            )
+            found.append((left, m, m.start, len(a), value, conf))
+            found.append((right, m, 0, m.end - offset, value, conf))
+    return found
 
 
 def _all_words(line: TextLine, min_confidence: float) -> list[Match]:

@@ -41,7 +41,19 @@ def taiwan_id_checksum_ok(value: str) -> bool:
     return (total + int(value[9])) % 10 == 0
 
 
-_ID_SHAPE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Da-d0-9]\d{8})(?![A-Za-z0-9])")
+# OCR splits a widely spaced ID (monospace, letter-spaced captions) with a space or
+# two; the checksum still decides, on the characters without the spaces.
+_ID_SHAPE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z] ?[A-Da-d0-9](?: ?\d){8})(?![A-Za-z0-9])")
+
+
+def _id_shapes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, value without spaces) of every ID-shaped token, look-alike
+    letters after digits read as digits."""
+    out = []
+    for m in _ID_SHAPE.finditer(digits_fixed(text)):
+        if m.group(1).count(" ") <= 2:
+            out.append((m.start(1), m.end(1), m.group(1).replace(" ", "")))
+    return out
 
 
 class TaiwanNationalId(Recognizer):
@@ -49,11 +61,10 @@ class TaiwanNationalId(Recognizer):
     category = NATIONAL_ID
 
     def find(self, text: str, before: str = "") -> list[Match]:
-        fixed = digits_fixed(text)
         return [
-            self._match(m.start(1), m.end(1), 0.97)
-            for m in _ID_SHAPE.finditer(fixed)
-            if m.group(1)[1] in "12" and taiwan_id_checksum_ok(m.group(1))
+            self._match(start, end, 0.97)
+            for start, end, value in _id_shapes(text)
+            if value[1] in "12" and taiwan_id_checksum_ok(value)
         ]
 
 
@@ -64,11 +75,10 @@ class TaiwanResidentCertificate(Recognizer):
     category = RESIDENT_ID
 
     def find(self, text: str, before: str = "") -> list[Match]:
-        fixed = digits_fixed(text)
         return [
-            self._match(m.start(1), m.end(1), 0.95)
-            for m in _ID_SHAPE.finditer(fixed)
-            if m.group(1)[1].upper() in "ABCD89" and taiwan_id_checksum_ok(m.group(1))
+            self._match(start, end, 0.95)
+            for start, end, value in _id_shapes(text)
+            if value[1].upper() in "ABCD89" and taiwan_id_checksum_ok(value)
         ]
 
 
