@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..pyramid import Pyramid
 from ..types import Frame, Polygon, StageResult
 
 if TYPE_CHECKING:
@@ -27,7 +28,10 @@ class Context:
     """Read-only per-image information shared by all stages.
 
     ``keep_regions`` accumulates the regions earlier stages marked as clinically
-    important (the oral region found by the face stage).
+    important (the oral region found by the face stage). ``pyramid`` holds the
+    frame's reduced copies, built on first use and shared by all stages (one per
+    image: contexts derived with ``dataclasses.replace`` keep it). It is the pyramid of
+    ``frame``, the unredacted original: ``verify`` sees other pixels and must not use it.
     """
 
     config: Config
@@ -35,6 +39,11 @@ class Context:
     frame: Frame
     name: str | None = None
     keep_regions: tuple[Polygon, ...] = ()
+    pyramid: Pyramid = None  # type: ignore[assignment]  # made from ``frame`` when omitted
+
+    def __post_init__(self) -> None:
+        if self.pyramid is None:
+            object.__setattr__(self, "pyramid", Pyramid(self.frame.pixels))
 
 
 @runtime_checkable
