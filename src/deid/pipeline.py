@@ -286,8 +286,7 @@ class Pipeline:
         ):
             stripped = metadata.strip_lossless(src.data, keep_icc=keep_icc)
             if stripped is not None:
-                icc_kept = any(i.category == "icc" for i in metadata.inventory(stripped))
-                _refuse_residue(stripped, icc_kept)
+                icc_kept = _refuse_residue(stripped, keep_icc)
                 return stripped, fmt, "lossless-strip", icc_kept
         icc = src.icc_profile if keep_icc and src.icc_profile else None
         if icc is not None and not _icc_fits(icc, frame.mode):
@@ -330,12 +329,15 @@ def _names(source: io.Source, name: str | None) -> list[str]:
     return names
 
 
-def _refuse_residue(data: bytes, icc_kept: bool) -> None:
-    """Every output is inventoried again; anything but the kept profile fails the image."""
-    residue = {i.category for i in metadata.inventory(data)} - ({"icc"} if icc_kept else set())
+def _refuse_residue(data: bytes, icc_allowed: bool) -> bool:
+    """Every output is inventoried again, once; anything but an allowed profile fails
+    the image. Returns whether the output carries a profile."""
+    found = {i.category for i in metadata.inventory(data)}
+    residue = found - ({"icc"} if icc_allowed else set())
     if residue:
         kinds = ", ".join(sorted(residue))
         raise _Failed(Reason("metadata_residue", f"output still carried: {kinds}", "encode"))
+    return "icc" in found
 
 
 def _icc_fits(profile: bytes, mode: str) -> bool:
