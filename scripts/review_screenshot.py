@@ -88,12 +88,11 @@ def open_page(chromium: Any, page_path: Path, *, width: int = 1280, height: int 
 
 
 def wait_for_thumbnails(page: Any) -> None:
-    """Until every thumbnail on screen has loaded (or failed to) its image."""
+    """Until every card on screen that has an output shows it loaded (or failed)."""
     page.wait_for_function(
-        """() => {
-            const imgs = [...document.querySelectorAll('#grid svg image')];
-            return imgs.length > 0 && imgs.every(i => i.getAttribute('data-state'));
-        }""",
+        """() => [...document.querySelectorAll('#grid .card[data-image="1"]')]
+            .filter(c => c.getBoundingClientRect().top < innerHeight)
+            .every(c => c.querySelector('svg image[data-state], img'))""",
         timeout=WAIT_MS,
     )
 

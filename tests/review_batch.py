@@ -54,13 +54,24 @@ def review_batch(tmp_path_factory: pytest.TempPathFactory) -> ReviewBatch:
         src.mkdir()
         _write_inputs(src)
         summary = run_batch(src, out, workers=1)
+        # The tests' premise, stated once: each of them reads the page of this batch.
+        statuses = sorted((i.input.rsplit(".", 1)[-1], i.status) for i in summary.items)
+        assert statuses == [("jpg", "failed"), ("jpg", "redacted"), ("png", "redacted")], (
+            f"the review tests need a face photo, a text card and a failure: {statuses}"
+        )
         _CACHE["batch"] = ReviewBatch(src, out, summary)
     return _CACHE["batch"]
 
 
 def _write_inputs(src: Path) -> None:
-    exif = piexif.dump({"0th": {piexif.ImageIFD.Artist: PHI["name"].encode("utf-8")}})
-    Image.fromarray(skdata.astronaut()).save(src / "portrait.jpg", "JPEG", quality=92, exif=exif)
+    # Stored on its side with EXIF orientation 6, as phones do: the page must place the
+    # upright output and its boxes, not the stored pixels.
+    exif = piexif.dump({"0th": {piexif.ImageIFD.Artist: PHI["name"].encode("utf-8"),
+                                piexif.ImageIFD.Orientation: 6}})  # fmt: skip
+    upright = Image.fromarray(skdata.astronaut()[:, :440])
+    upright.transpose(Image.Transpose.ROTATE_90).save(
+        src / "portrait.jpg", "JPEG", quality=92, exif=exif
+    )
     _card().save(src / CARD_NAME, "PNG")
     whole = io.BytesIO()
     Image.fromarray(skdata.coffee()).save(whole, "JPEG", quality=90)

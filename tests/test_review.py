@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from deid.review import write_review
 from deid.review.page import script_json
@@ -118,8 +118,8 @@ def test_originals_are_embedded_only_on_request_and_the_page_says_so(
     assert uri.startswith("data:image/jpeg;base64,")
     preview = _pixels(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
     output = _pixels(Image.open(copy.out / entries["portrait.jpg"]["image"]))
-    original = _pixels(Image.open(copy.src / "portrait.jpg"))
-    assert preview.shape == output.shape  # 512 px: no downscaling needed
+    original = _pixels(ImageOps.exif_transpose(Image.open(copy.src / "portrait.jpg")))
+    assert preview.shape == output.shape  # upright like the output, small: not downscaled
     # The original's pixels, not the output's: inside the obscured face they differ.
     left, top, right, bottom = entries["portrait.jpg"]["faces"][0]["box"]
     face = np.s_[top:bottom, left:right]

@@ -72,13 +72,16 @@ def page(chromium: Any, batch: ReviewBatch) -> Iterator[Any]:
 
 
 def _cards(page: Any) -> list[str]:
-    return page.locator("#grid .card .name").all_inner_texts()
+    # Text content, not rendered text: off-screen cards skip rendering (content-visibility).
+    return page.locator("#grid .card .name").all_text_contents()
 
 
 def _card_name(batch: ReviewBatch, category: str) -> str:
-    item = next(i for i in batch.summary.items if category in json.dumps(
-        json.loads((batch.out / i.report).read_text("utf-8"))["text"]))  # fmt: skip
-    return item.report.removeprefix("reports/").removesuffix(".json")
+    for item in batch.summary.items:
+        text = json.loads((batch.out / item.report).read_text("utf-8"))["text"]
+        if any(t["category"] == category for t in text):
+            return item.report.removeprefix("reports/").removesuffix(".json")
+    raise AssertionError(f"the batch found no {category} text: {batch.summary.to_dict()}")
 
 
 def test_loads_offline_shows_outputs_and_saves_a_screenshot(
@@ -90,7 +93,7 @@ def test_loads_offline_shows_outputs_and_saves_a_screenshot(
         "#grid svg image", "els => els.map(e => e.getAttribute('data-state'))"
     )
     assert states == ["loaded", "loaded"]  # both written outputs, from their relative links
-    assert page.locator("#grid .card").first.locator(".placeholder").inner_text() == "not written"
+    assert page.locator("#grid .card").first.locator(".placeholder").text_content() == "not written"
     shot = tmp_path / "review.png"
     page.screenshot(path=str(shot))
     with Image.open(shot) as img:
@@ -131,8 +134,8 @@ def test_a_mark_survives_a_reload_and_is_exported(page: Any, batch: ReviewBatch)
     page.keyboard.press("r")
     page.reload(wait_until="load")
     shots.wait_for_thumbnails(page)
-    approved = page.locator("#grid .card.mark-approved .name").all_inner_texts()
-    rejected = page.locator("#grid .card.mark-rejected .name").all_inner_texts()
+    approved = page.locator("#grid .card.mark-approved .name").all_text_contents()
+    rejected = page.locator("#grid .card.mark-rejected .name").all_text_contents()
     assert approved == [card] and rejected == ["cut.jpg"]
     assert page.locator("#progress").inner_text() == "1 approved, 1 rejected, 1 unmarked"
 
@@ -183,15 +186,18 @@ def test_keyboard_opens_the_large_view_with_aligned_overlays(page: Any, batch: R
     )
     # The face box drawn where the report puts it on the shown image, to a pixel.
     face = batch.report("portrait")["faces"][0]["box"]
+    with Image.open(batch.out / "images" / "portrait.jpg") as output:
+        width = output.width
     drawn = page.evaluate(
-        """() => {
+        """(width) => {
             const img = document.querySelector('#viewer-images image').getBoundingClientRect();
             const box = document.querySelector('#viewer-images rect.ov-obscured')
                 .getBoundingClientRect();
-            const s = 512 / img.width;
+            const s = width / img.width;
             return [box.left - img.left, box.top - img.top, box.right - img.left,
                     box.bottom - img.top].map(v => v * s);
-        }"""
+        }""",
+        width,
     )
     assert np.allclose(drawn, face, atol=2.5), (drawn, face)
     page.keyboard.press("ArrowLeft")
@@ -200,8 +206,12 @@ def test_keyboard_opens_the_large_view_with_aligned_overlays(page: Any, batch: R
     assert page.locator("#viewer-mark").inner_text() == "approved"
     page.keyboard.press("Escape")
     assert page.locator("#viewer").get_attribute("open") is None
-    focused = page.evaluate("document.activeElement.querySelector('.name').textContent")
-    assert focused == _card_name(batch, "national_id")  # back where the reviewer was
+    # Back on the card last viewed (the dialog's close event runs after the key).
+    page.wait_for_function(
+        "(name) => document.activeElement.querySelector('.name')?.textContent === name",
+        arg=_card_name(batch, "national_id"),
+        timeout=shots.WAIT_MS,
+    )
 
 
 def test_overlays_toggle_on_thumbnails(page: Any) -> None:
@@ -235,7 +245,7 @@ def test_page_with_originals_says_so_and_shows_them(chromium: Any, batch: Review
     assert "ORIGINALS EMBEDDED" in page.locator("#heading").inner_text()
     assert page.locator("#originals-warning").is_visible()
     page.locator("#grid .card", has_text="portrait.jpg").click()
-    captions = page.locator("#viewer-images figcaption").all_inner_texts()
+    captions = page.locator("#viewer-images figcaption").all_text_contents()
     assert captions == ["de-identified output", "ORIGINAL (contains PHI)"]
     page.wait_for_function(
         """() => [...document.querySelectorAll('#viewer-images image')]

@@ -126,15 +126,14 @@ def _output_name(report_rel: str) -> str:
 
 
 def _output_size(info: object) -> tuple[int, int] | None:
-    """Output pixels are the upright input (EXIF orientations 5-8 swap the sides); the
-    page still checks against the loaded image, this only lays it out before it loads."""
+    """Output pixels are the upright input, and the report's input size is already the
+    upright one; the page lays the image out with it before the image has loaded."""
     if not isinstance(info, dict):
         return None
     width, height = info.get("width"), info.get("height")
-    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
-        return None
-    turned = info.get("orientation") in (5, 6, 7, 8)
-    return (height, width) if turned else (width, height)
+    if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+        return (width, height)
+    return None
 
 
 def _face(data: object) -> FaceMark | None:

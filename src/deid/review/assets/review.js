@@ -170,7 +170,7 @@
   function card(i) {
     const e = ENTRIES[i];
     const node = el("article", {class: `card status-${e.status}`, tabindex: "0", "data-i": String(i),
-                                "data-status": e.status},
+                                "data-status": e.status, "data-image": e.image ? "1" : "0"},
       el("div", {class: "thumb"}),
       el("div", {class: "meta"},
         el("div", {class: "name"}, e.name),
