@@ -91,7 +91,8 @@ def wait_for_thumbnails(page: Any) -> None:
     """Until every card on screen that has an output shows it loaded (or failed)."""
     page.wait_for_function(
         """() => [...document.querySelectorAll('#grid .card[data-image="1"]')]
-            .filter(c => c.getBoundingClientRect().top < innerHeight)
+            .filter(c => { const r = c.getBoundingClientRect();
+                           return r.bottom > 0 && r.top < innerHeight; })
             .every(c => c.querySelector('svg image[data-state], img'))""",
         timeout=WAIT_MS,
     )
