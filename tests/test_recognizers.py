@@ -108,6 +108,8 @@ CASES = [
     ("labelled_value", "身分證: A12345678", "A12345678"),  # one digit lost by OCR
     ("labelled_value", "Tel: 2345 678", "2345 678"),
     ("labelled_value", "DOB 5 May", "5 May"),
+    ("labelled_value", "Date: 194", "194"),  # a date cut short by its proposal
+    ("labelled_value", "Date 2024", None),  # a common word: its colon is needed
     ("labelled_value", "MRN X9-4 姓名 艾小米", "X9-4"),
     ("labelled_value", "Name 12", None),  # an English label needs its colon
     ("labelled_value", "姓名:", None),  # a label alone

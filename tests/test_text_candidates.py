@@ -74,3 +74,29 @@ def test_twelve_pixel_caption_on_a_12_megapixel_frame(engine) -> None:
 
 def test_blank_image_has_no_candidates() -> None:
     assert find_candidates(np.full((600, 800, 3), 128, np.uint8)) == []
+
+
+def test_glyphs_fused_with_photo_detail_do_not_stretch_the_line_band() -> None:
+    """Digits touching a dark object below them form one blob far taller than the
+    characters; the line's band (what a fill covers) stays the characters' height."""
+    from deid.text.candidates import Candidate, make_crops
+
+    size = 36
+    img = Image.new("RGB", (900, 260), (226, 222, 214))
+    draw = ImageDraw.Draw(img)
+    cjk = ImageFont.truetype("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", size)
+    serif = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", size)
+    draw.text((60, 90), "身分證", font=cjk, fill=(24, 24, 24))
+    x = 60 + draw.textlength("身分證 ", font=cjk)
+    draw.text((x, 90), "A214432915", font=serif, fill=(24, 24, 24))
+    box = draw.textbbox((x, 90), "A214432915", font=serif)
+    # A dark object right under the digits, touching every one of them.
+    draw.rectangle((box[0], box[3] - 2, box[2], box[3] + size), fill=(40, 36, 30))
+    ink = np.array(img.convert("L")) < 100
+    rows = np.flatnonzero(ink[:, 60 : int(x) - 10].any(axis=1))
+    top, bottom = rows[0], rows[-1] + 1  # the CJK glyphs: the line's own height
+    cand = Candidate((60 + box[2]) / 2, (top + bottom) / 2, box[2] - 60, bottom - top, 0.0)
+    for crop in make_crops(np.array(img), cand):
+        assert crop.band is not None
+        band_px = (crop.band[1] - crop.band[0]) * abs(crop.to_image[1, 1])
+        assert band_px <= 1.3 * (bottom - top)

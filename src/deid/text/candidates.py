@@ -537,6 +537,13 @@ def _line_band(gray: np.ndarray, pad_y: float, height: float) -> tuple[float, fl
             continue
         tops.append(y)
         bottoms.append(y + h)
+    # A glyph fused with the photo behind it (a digit touching an object's edge) is a
+    # component far taller than the line's characters: it does not vote.
+    heights = np.subtract(bottoms, tops)
+    glyph_sized = heights <= 2.0 * float(np.median(heights)) if len(tops) >= 3 else None
+    if glyph_sized is not None and glyph_sized.sum() >= 2:
+        tops = [t for t, ok in zip(tops, glyph_sized, strict=True) if ok]
+        bottoms = [b for b, ok in zip(bottoms, glyph_sized, strict=True) if ok]
     if len(tops) < 2:
         return pad_y, pad_y + height
     top = float(np.percentile(tops, 10))

@@ -41,7 +41,9 @@ LATIN_LABELS: tuple[tuple[Category, tuple[str, ...]], ...] = (
                              r"Patient\s*ID", r"Chart")),
     (NATIONAL_ID, (r"ID\s*No\.?", r"ID")),
     (PHONE, (r"Tel\.?", r"Phone", r"Mobile", r"Cell")),
-    (DATE, (r"Date\s*of\s*Birth", r"DOB", r"D\.O\.B\.?", r"Birth\s*Date", r"Birthday", r"Birth")),
+    # Any date of a patient's care is PHI (HIPAA C), so "Date:" leads one too.
+    (DATE, (r"Date\s*of\s*Birth", r"DOB", r"D\.O\.B\.?", r"Birth\s*Date", r"Birthday", r"Birth",
+            r"Date")),
     (ADDRESS, (r"Address", r"Addr\.?")),
     (EMAIL, (r"E-?mail",)),
 )  # fmt: skip
