@@ -186,16 +186,46 @@ def test_start_failure_is_one_line_and_the_instance_is_loopback_only(
     assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
 
 
-def test_without_ray_the_backend_names_the_extra(tmp_path: Path) -> None:
-    script = (
-        "import sys; sys.modules['ray'] = None\n"
-        "from deid.errors import DeidError\n"
-        "from deid.ray_backend import import_ray\n"
-        "try:\n    import_ray()\n"
-        "except DeidError as exc:\n    print(exc)\n"
+def test_error_writing_outputs_on_a_ray_worker_stops_the_batch_as_locally(
+    faults: Path, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "visit").mkdir(parents=True)
+    for n, photo in enumerate(make_set(tmp_path / "set", 2, 0.1)):
+        (src / "visit" / f"p{n}.jpg").write_bytes(photo.read_bytes())
+    (out / "images").mkdir(parents=True)
+    (out / "images" / "visit").write_text("a file where a folder should be")
+    with pytest.raises(NotADirectoryError):
+        _ray_batch(src, out, deid.Config(stages=("metadata",)))
+    assert not (out / "summary.json").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+
+
+def _cli(tmp_path: Path, *args: str, block_ray: bool = False) -> subprocess.CompletedProcess:
+    """``deid batch --backend ray`` in a fresh process (this one is connected to Ray)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    make_set(src, 1, 0.1)
+    block = "sys.modules['ray'] = None; " if block_ray else ""
+    script = f"import sys; {block}from deid.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", script, "batch", str(src), str(tmp_path / "out"),
+               "--stages", "metadata", "--backend", "ray", *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=90)
+
+
+def test_cli_without_ray_names_the_extra(tmp_path: Path) -> None:
+    done = _cli(tmp_path, block_ray=True)
+    assert done.returncode == 3
+    assert done.stderr.startswith("deid: error: the Ray backend needs Ray")
+    assert done.stderr.endswith("pip install 'deid[ray]'\n") and done.stderr.count("\n") == 1
+
+
+def test_cli_unreachable_cluster_is_one_line_within_seconds(tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = _cli(tmp_path, "--ray-address", "127.0.0.1:9")
+    assert time.monotonic() - started < 60
+    assert done.returncode == 3
+    assert done.stderr.startswith(
+        "deid: error: could not connect to the Ray cluster at 127.0.0.1:9"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("pip install 'deid[ray]'")
-    assert done.stdout.count("\n") == 1
+    assert done.stderr.count("\n") == 1

@@ -32,10 +32,11 @@ import contextlib
 import logging
 import os
 import re
+import socket
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'deid[ray]'"
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # results are a few hundred bytes each
 NODE_LOST_RETRIES = 1
+PROBE_TIMEOUT_S = 10.0
 _MAX_WAIT_S = 1.0  # the wait loop wakes at least this often
 _OFFLINE_ENV = {
     # No usage report to anyscale.com from the instance this process starts.
@@ -138,7 +140,8 @@ def start_local(num_cpus: int) -> None:
         constants.ENABLE_RAY_CLUSTER = False  # in case Ray was imported before
         try:
             ray.init(
-                num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                # "local": a new instance even when a `ray start` one runs on this machine
+                address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                 logging_level=logging.ERROR, namespace="deid",
                 object_store_memory=LOCAL_OBJECT_STORE_BYTES,
             )  # fmt: skip
@@ -157,6 +160,7 @@ def _connected(ray: ModuleType, address: str | None, workers: int) -> Iterator[N
         if address is None:
             start_local(max(1, workers))
         else:
+            _probe(address)
             with _environ({"RAY_USAGE_STATS_ENABLED": "0"}):
                 ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
                          namespace="deid")  # fmt: skip
@@ -169,6 +173,22 @@ def _connected(ray: ModuleType, address: str | None, workers: int) -> Iterator[N
         yield
     finally:
         ray.shutdown()
+
+
+def _probe(address: str) -> None:
+    """Fail in seconds on a head node that does not answer: Ray itself retries for
+    minutes, printing a warning every few seconds."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto" or a Ray Client address: Ray's own lookup fails quickly
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise WorkerStartError(
+            f"could not connect to the Ray cluster at {address} ({why}); check the address "
+            "and that `ray start --head` runs there"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -259,7 +279,7 @@ class _ActorPool:
         self._actors: list[_Actor] = []
         self._started_once = False
         self._start_failures = 0
-        self._retried: set[Any] = set()
+        self._retried: Counter[Any] = Counter()
 
     def run(
         self, dst: str, jobs: Iterable[Any], stop: threading.Event | None = None
@@ -365,9 +385,9 @@ class _ActorPool:
             outcomes.append(Outcome(job, "timeout", detail=f"{self.job_timeout:g} s"))
 
     def _retried_less(self, job: Any) -> bool:
-        if job in self._retried:
+        if self._retried[job] >= NODE_LOST_RETRIES:
             return False
-        self._retried.add(job)
+        self._retried[job] += 1
         return True
 
     def _node_lost(self, exc: Exception, node: str) -> bool:
