@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from deid.cli import main
 from deid.review import write_review
 from deid.review.page import script_json
 from review_batch import CARD_NAME, PHI, ReviewBatch, review_batch
@@ -165,3 +166,20 @@ def _pixels(img: Image.Image) -> np.ndarray:
 
 def _name(item: dict[str, object]) -> str:
     return str(item["report"]).removeprefix("reports/").removesuffix(".json")
+
+
+def test_cli_embeds_originals_only_with_review_originals(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("RGB", (90, 60), (200, 40, 40)).save(src / "a.jpg", "JPEG", quality=90)
+    (src / "cut.jpg").write_bytes((src / "a.jpg").read_bytes()[:300])
+    common = ["batch", "--workers", "1", "--stages", "metadata", "--quiet"]
+    assert main([*common, str(src), str(tmp_path / "plain")]) == 2  # one image failed
+    assert main([*common, "--review-originals", str(src), str(tmp_path / "orig")]) == 2
+    plain, orig = (tmp_path / "plain" / "review.html", tmp_path / "orig" / "review.html")
+    assert _title(plain.read_text("utf-8")) == "deid review"
+    assert not any(e["original"] for e in _data(plain)["entries"])
+    assert "ORIGINALS EMBEDDED" in _title(orig.read_text("utf-8"))
+    entries = {e["name"]: e for e in _data(orig)["entries"]}
+    assert entries["a.jpg"]["original"].startswith("data:image/jpeg;base64,")
+    assert entries["cut.jpg"]["original"] is None and entries["cut.jpg"]["status"] == "failed"

@@ -131,6 +131,8 @@ def test_a_mark_survives_a_reload_and_is_exported(page: Any, batch: ReviewBatch)
     page.locator("#grid .card", has_text=card).focus()
     page.keyboard.press("a")
     page.locator("#grid .card", has_text="cut.jpg").focus()
+    page.keyboard.press("a")  # nothing was written: there is nothing to approve
+    assert page.locator("#grid .card.mark-approved").count() == 1
     page.keyboard.press("r")
     page.reload(wait_until="load")
     shots.wait_for_thumbnails(page)

@@ -55,6 +55,7 @@
   }
 
   function setMark(e, mark) {
+    if (mark === "approved" && !e.image) return;  // nothing was written to approve
     if (mark) localStorage.setItem(markKey(e), JSON.stringify({mark, at: new Date().toISOString()}));
     else localStorage.removeItem(markKey(e));
     const card = grid.querySelector(`[data-i="${ENTRIES.indexOf(e)}"]`);
@@ -252,6 +253,7 @@
     $("viewer-images").replaceChildren(...images);
     $("viewer-report").replaceChildren(...reportView(e));
     paintViewerMark(e);
+    $("approve").disabled = !e.image;
     if (!viewer.open) viewer.showModal();
     const node = grid.querySelector(`[data-i="${shown[pos]}"]`);
     if (node) node.focus({preventScroll: false});
