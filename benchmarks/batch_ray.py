@@ -1,7 +1,7 @@
 """Ray backend against the local pool on the same photos: the throughput ratio.
 
     .venv/bin/python benchmarks/batch_ray.py                    # 200 photos at 2 MP
-    .venv/bin/python benchmarks/batch_ray.py --n 40 --tasks     # also plain Ray tasks
+    .venv/bin/python benchmarks/batch_ray.py --n 40 --rounds 1 --tasks   # and Ray tasks
 
 Both backends run ``run_batch`` with the same number of workers on the same photos
 (``photo_sets.py``: faces, captions of PHI lines, camera EXIF), worker start-up
@@ -10,7 +10,9 @@ rounds run in alternating order (local, Ray; then Ray, local; ...) and each figu
 the sum over rounds: load that comes and goes falls on both sides of the ratio. The
 local Ray instance is started once, before the timing: on a cluster it is already
 running. ``--tasks`` adds plain Ray tasks (a pipeline cached per worker process, no
-time limit or crash handling) to compare with the actors ``ray_backend.py`` uses.
+time limit or crash handling) to compare with the actors ``ray_backend.py`` uses;
+Ray keeps task workers, and so their loaded models, from one batch to the next, so
+compare them with ``--rounds 1`` for batches that each start cold.
 Outputs of every backend are compared byte for byte with the local pool's.
 """
 

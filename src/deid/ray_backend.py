@@ -79,9 +79,10 @@ def run_ray(
 ) -> None:
     """Process ``todo`` on Ray workers, calling ``record`` once per job as results arrive.
 
-    ``address`` (or ``RAY_ADDRESS``) names an existing cluster; without one, Ray is
-    used as this process already set it up (``ray.init`` by the caller), else a private
-    local instance with ``workers`` CPUs is started for this batch and shut down after.
+    A process already connected to Ray (``ray.init`` by the caller) keeps using that
+    connection. Otherwise ``address`` (or ``RAY_ADDRESS``) names an existing cluster to
+    connect to for this batch; without one, a private local instance with ``workers``
+    CPUs is started for this batch and shut down after.
     At most ``workers`` images run at once, fewer if the cluster has fewer CPUs. Once
     ``stop`` is set no new image starts and the ones in progress finish, as locally.
     """
