@@ -44,7 +44,11 @@ def _quiet_finaliser(cls: type) -> type:
     """
 
     class QuietFaceDetector(cls):  # type: ignore[misc, valid-type]
+        abandoned = False
+
         def __del__(self) -> None:
+            if self.abandoned:
+                return
             with contextlib.suppress(Exception), native_stderr_silenced():
                 super().__del__()
 
@@ -112,6 +116,11 @@ class BlazeFace:
                 # The first inference also logs allocator warnings; get it over with here.
                 task.detect(self._image(np.zeros((64, 64, 3), np.uint8)))
             except Exception:
+                # A graph whose run failed also fails to close (0.10.30-0.10.32 report
+                # the run's error again and keep the handle); closing it once more from
+                # the finaliser, whenever garbage collection runs it, can deadlock on
+                # MediaPipe's dispatcher thread. One attempt here, none later.
+                task.abandoned = True
                 with contextlib.suppress(Exception):
                     task.close()
                 raise
