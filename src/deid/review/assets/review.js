@@ -295,8 +295,10 @@
       parts.push(el("h2", {}, "Timings (ms)"), table(["stage", "ms"],
         stages.map(([k, v]) => [k, String(v)])));
     }
-    const links = [el("a", {href: e.report}, "report JSON")];
-    if (e.image) links.push(" · ", el("a", {href: e.image}, "output image"));
+    // In a new tab: following a link must not leave the page with unexported marks.
+    const link = (href, text) => el("a", {href, target: "_blank", rel: "noopener noreferrer"}, text);
+    const links = [link(e.report, "report JSON")];
+    if (e.image) links.push(" · ", link(e.image, "output image"));
     parts.push(el("h2", {}, "Files"), el("p", {}, ...links));
     if (e.resumed) parts.push(el("p", {class: "codes"}, "Kept from an earlier run (resumed)."));
     return parts;
