@@ -97,6 +97,12 @@ CASES = [
     ("en_name", "Name: Taylor Garcia, MD", "Taylor Garcia, MD"),
     ("en_name", "Catherine White", "Catherine White"),  # a surname that is also a word
     ("en_name", "Bright White", None),
+    ("en_name", "Amy'Hansen", "Amy'Hansen"),  # the space read as a mark
+    ("en_name", "AmyHansen", "AmyHansen"),  # or dropped
+    ("en_name", "ames Preston", "ames Preston"),  # the line's start cut off
+    ("en_name", "BeforeAfter", None),
+    ("en_name", "upper Left", None),
+    ("en_name", "3 months", None),
     ("en_name", "Lakeside Family Dental", None),
     ("en_name", "Robert Nguyen", "Robert Nguyen"),
     ("en_name", "Before Treatment", None),

@@ -128,6 +128,13 @@ _HONORIFIC = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+({_NAME_WORDS})")
 _SHAPE = re.compile(rf"(?<![A-Za-z])({_CAP}(?:\s+(?:{_INITIAL}\s+)?{_CAP}){{1,2}})(?![A-Za-z])")
 _UPPER_SHAPE = re.compile(rf"(?<![A-Za-z])({_UPPER}(?:,?\s+{_UPPER}){{1,2}})(?![A-Za-z])")
 _LEADING_WORDS = re.compile(rf"^\s*({_NAME_WORDS})")
+# OCR reads the space between given name and surname as a mark ("Amy'Hansen"), or
+# drops it ("AmyHansen"); a proposal stopping short of the line's start leaves the
+# given name's tail in lower case ("ames Preston" at the start of a line).
+_SPACE_MISREAD = re.compile(r"(?<=[a-z])['’`_.·,](?=[A-Z][a-z])")
+_JOINED = re.compile(r"(?<![A-Za-z])([A-Z][a-z]{2,}[A-Z][a-z]{2,})(?![A-Za-z])")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_CUT_START = re.compile(rf"^\s*([a-z]{{2,}}\s+{_CAP})(?![A-Za-z])")
 
 # Capitalised words common on dental photos; a run of these is a caption, not a name.
 _VOCABULARY_TEXT = """
@@ -175,7 +182,7 @@ _ABBREVIATED_END = re.compile(r"\b(?:Jr|Sr)$")
 def _caption_words(words: str) -> bool:
     """Whether a capitalised run is a caption rather than a name: a vocabulary word
     anywhere but last, or last unless it is also a common surname."""
-    parts = [w.strip(",.").lower() for w in words.split()]
+    parts = [w.strip(",.").lower() for w in _CAMEL.sub(" ", words).split()]
     if any(p in VOCABULARY for p in parts[:-1]):
         return True
     return parts[-1] in VOCABULARY and parts[-1] not in _WORD_SURNAMES
@@ -195,8 +202,9 @@ class EnglishName(Recognizer):
         found += self._regex(_HONORIFIC, text, 0.85, group=1)
         if _EN_LABEL_ONLY.search(before.strip()):
             found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
-        for pattern in (_SHAPE, _UPPER_SHAPE):
-            for m in pattern.finditer(text):
+        spaced = _SPACE_MISREAD.sub(" ", text)  # same length: spans stay aligned
+        for pattern in (_SHAPE, _UPPER_SHAPE, _JOINED, _CUT_START):
+            for m in pattern.finditer(spaced):
                 if not _caption_words(m.group(1)):
                     found.append(self._match(m.start(1), m.end(1), 0.55))
         return [self._whole(text, m) for m in found]
