@@ -101,7 +101,7 @@ def test_dnn_detector_refuses_use_after_close(store):
 def test_the_opencv_engine_is_chosen_when_tasks_rejects_the_model(store):
     """A model without its TFLite metadata (Tasks needs its input normalisation) is
     rejected by Tasks; the detector falls back to OpenCV DNN and still finds the face."""
-    schema = tflite_rewrite._schema()
+    schema = tflite_rewrite.tflite_schema()
     import flatbuffers
 
     tree = schema.ModelT.InitFromPackedBuf(bytearray(store.read(MODELS["full"])), 0)
@@ -143,7 +143,7 @@ def test_automatic_choice_uses_tasks_where_it_runs_the_model(store):
 def test_densified_model_holds_the_same_weights(store):
     """Every DENSIFY op is gone and its output is now a constant with the sparse tensor's
     values at the positions the CSR indices name, zeros elsewhere."""
-    schema = tflite_rewrite._schema()
+    schema = tflite_rewrite.tflite_schema()
     model = store.read(MODELS["full"])
     rewritten = tflite_rewrite.opencv_ready(model)
     before = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
@@ -179,3 +179,32 @@ def test_anchor_grids_match_the_model_outputs():
     assert len(blazeface_dnn.FULL_RANGE.anchors()) == 2304
     first = blazeface_dnn.FULL_RANGE.anchors()[:2]
     assert np.allclose(first, [[0.5 / 48, 0.5 / 48], [1.5 / 48, 0.5 / 48]])
+
+
+def test_block_sparse_tensor_expands_like_tflite():
+    """A 4x4 matrix in 2x2 blocks (dense block rows, CSR block columns, dense blocks),
+    the layout TFLite's sparsity format describes; the all-zero block is not stored."""
+    from types import SimpleNamespace as Ns
+
+    schema = tflite_rewrite.tflite_schema()
+    dense_type, csr_type = schema.DimensionType.DENSE, schema.DimensionType.SPARSE_CSR
+    matrix = np.array([[1, 0, 2, 3], [0, 4, 0, 0], [0, 0, 5, 0], [0, 0, 6, 0]], np.float32)
+    sparsity = Ns(
+        traversalOrder=[0, 1, 2, 3],
+        blockMap=[0, 1],
+        dimMetadata=[
+            Ns(format=dense_type, denseSize=2),
+            Ns(
+                format=csr_type,
+                arraySegments=Ns(values=[0, 2, 3]),
+                arrayIndices=Ns(values=[0, 1, 1]),
+            ),
+            Ns(format=dense_type, denseSize=2),
+            Ns(format=dense_type, denseSize=2),
+        ],
+    )
+    blocks = [matrix[0:2, 0:2], matrix[0:2, 2:4], matrix[2:4, 2:4]]
+    values = np.concatenate([b.ravel() for b in blocks])
+    assert np.array_equal(tflite_rewrite.expand(values, [4, 4], sparsity, schema), matrix)
+    with pytest.raises(tflite_rewrite.UnsupportedModelError):
+        tflite_rewrite.expand(values[:-1], [4, 4], sparsity, schema)

@@ -24,8 +24,8 @@ import numpy as np
 _VALUE_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT8": np.int8, "UINT8": np.uint8}
 
 
-class SparseModelError(ValueError):
-    """The model holds a sparse tensor or a head this rewrite does not understand."""
+class UnsupportedModelError(ValueError):
+    """The model holds a sparse tensor, graph or head this rewrite does not handle."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ def _as_nhwc(raw: np.ndarray, channels: int) -> np.ndarray:
     return raw
 
 
-def _schema() -> Any:
+def tflite_schema() -> Any:
+    """The TFLite flatbuffer schema (object API) that MediaPipe ships."""
     from mediapipe.tasks.metadata import schema_py_generated
 
     return schema_py_generated
@@ -67,10 +68,10 @@ def _schema() -> Any:
 
 def opencv_ready(model: bytes) -> Rewritten:
     """``model`` without ``DENSIFY`` ops and without trailing ``DEPTH_TO_SPACE`` heads."""
-    schema = _schema()
+    schema = tflite_schema()
     tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
     if len(tree.subgraphs) != 1:
-        raise SparseModelError("expected a single-graph model")
+        raise UnsupportedModelError("expected a single-graph model")
     graph = tree.subgraphs[0]
     codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in tree.operatorCodes]
     ops = schema.BuiltinOperator
@@ -118,7 +119,7 @@ def _fold_densify(tree: Any, graph: Any, codes: list[int], schema: Any) -> bool:
         target = graph.tensors[op.outputs[0]]
         dtype = _VALUE_TYPES.get(type_names.get(source.type, ""))
         if dtype is None or source.sparsity is None:
-            raise SparseModelError("DENSIFY input is not a sparse numeric constant")
+            raise UnsupportedModelError("DENSIFY input is not a sparse numeric constant")
         values = np.frombuffer(bytes(tree.buffers[source.buffer].data), dtype=dtype)
         dense = expand(values, [int(d) for d in source.shape], source.sparsity, schema)
         buffer = schema.BufferT()
@@ -143,7 +144,7 @@ def expand(values: np.ndarray, shape: list[int], sparsity: Any, schema: Any) -> 
     block_map = [] if sparsity.blockMap is None else [int(d) for d in sparsity.blockMap]
     levels = sparsity.dimMetadata
     if len(order) != len(levels) or len(order) != len(shape) + len(block_map):
-        raise SparseModelError("sparsity metadata does not match the tensor's rank")
+        raise UnsupportedModelError("sparsity metadata does not match the tensor's rank")
     columns: list[np.ndarray] = []
     parent = np.zeros(1, dtype=np.int64)  # position in the previous level, per path
     block_sizes: list[int] = []
@@ -158,19 +159,19 @@ def expand(values: np.ndarray, shape: list[int], sparsity: Any, schema: Any) -> 
             segments = np.asarray(level.arraySegments.values, dtype=np.int64)
             indices = np.asarray(level.arrayIndices.values, dtype=np.int64)
             if parent.size and parent.max() + 1 >= segments.size:
-                raise SparseModelError("CSR segments shorter than the parent level")
+                raise UnsupportedModelError("CSR segments shorter than the parent level")
             starts, ends = segments[parent], segments[parent + 1]
             counts = ends - starts
             first = np.repeat(starts - (np.cumsum(counts) - counts), counts)
             child = np.arange(int(counts.sum())) + first
             if child.size and child.max() >= indices.size:
-                raise SparseModelError("CSR indices shorter than the segments say")
+                raise UnsupportedModelError("CSR indices shorter than the segments say")
             columns = [np.repeat(c, counts) for c in columns]
             columns.append(indices[child])
             parent = child
             block_sizes.append(0)
     if values.size != parent.size:
-        raise SparseModelError("sparse tensor holds a different number of values")
+        raise UnsupportedModelError("sparse tensor holds a different number of values")
     rank = len(shape)
     original = [np.zeros(values.size, dtype=np.int64) for _ in range(rank)]
     for i in range(rank):
