@@ -9,6 +9,7 @@ at another scale, blur and lighting (colour, grey, toned) lose their eyes.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import cv2
 import matplotlib.cbook
@@ -21,7 +22,7 @@ from skimage.metrics import structural_similarity
 import deid
 from deid import redact
 from deid.config import Config
-from deid.faces.eyes import reaches_edge
+from deid.faces.eyes import eyes_visible, reaches_edge
 from deid.faces.geometry import Detection
 from deid.models import ModelStore
 from deid.stages.base import Context
@@ -217,3 +218,83 @@ def test_small_face_in_the_background_of_a_patient_photo_loses_its_eyes(
     a = canvas[mouth.slices()].mean(axis=2)
     b = out[mouth.slices()].mean(axis=2)
     assert structural_similarity(a, b, data_range=255, win_size=7) > 0.9
+
+
+def turned_three_quarter(image: np.ndarray, recede: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo turned about its vertical axis (the right side recedes by ``recede`` of
+    the width): a three-quarter view, and the transform that moved it."""
+    h, w = image.shape[:2]
+    d = recede * w
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, 0], [w - d, d * 0.5], [w - d, h - d * 0.5], [0, h]])
+    m = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_CUBIC), m
+
+
+def moved(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    p = m @ np.array([x, y, 1.0])
+    return float(p[0] / p[2]), float(p[1] / p[2])
+
+
+@pytest.mark.parametrize(("name", "recede", "turns"), [
+    ("astronaut", 0.22, 3), ("grace", 0.28, 1), ("grace", 0.22, 0), ("astronaut", 0.28, 3),
+])  # fmt: skip
+def test_three_quarter_nose_to_chin_crop_is_untouched(stage, name, recede, turns):
+    image, t = photo(name), TRUTH[name]
+    turned, m = turned_three_quarter(image, recede)
+    eye_bottom = max(moved(m, x, e[3])[1] for e in t["eyes"] for x in (e[0], e[2]))
+    fx0, _, fx1, fy1 = t["face"]
+    top = int(eye_bottom + 2 + 0.3 * (moved(m, (fx0 + fx1) / 2, t["mouth"][1])[1] - eye_bottom))
+    left, right = int(moved(m, fx0, fy1)[0]) - 20, int(moved(m, fx1, fy1)[0]) + 20
+    crop = turned[top : int(moved(m, (fx0 + fx1) / 2, fy1)[1]) + 40, max(0, left) : right]
+    crop = cv2.resize(crop, None, fx=1600 / crop.shape[1], fy=1600 / crop.shape[1],
+                      interpolation=cv2.INTER_CUBIC)  # fmt: skip
+    crop = np.ascontiguousarray(np.rot90(crop, turns))
+    out, result = process(stage, crop)
+    assert result.findings == () and result.review == ()
+    assert np.array_equal(out, crop)
+
+
+@pytest.mark.parametrize(("below", "pad", "width", "off"), [
+    (0.25, 0.4, 1200, 30), (0.15, 0.3, 900, 30), (0.15, 0.3, 900, -30),
+])  # fmt: skip
+def test_eye_check_follows_the_face_roll_not_the_detector_eye_line(stage, below, pad, width, off):
+    """On a turned face the detector's eye line runs through a nostril and the mouth
+    corner, tens of degrees off the face's roll. The refit takes the roll from the mesh's
+    own eyes at each step, so it still finds the eyes above a nose-to-chin crop."""
+    crop = np.ascontiguousarray(lower_face("grace", below, pad, width))
+    crop.setflags(write=False)
+    found = stage.frontal.whole_frame(crop, (0,))
+    assert found  # the nostrils pass for eyes: the case the check exists for
+    for det in found:
+        assert not eyes_visible(stage.mesh, crop, det)
+        off_roll = replace(det, angle=det.angle + np.radians(off))
+        assert not eyes_visible(stage.mesh, crop, off_roll)
+
+
+@pytest.mark.parametrize(("name", "width"), [("astronaut", 40), ("grace", 48)])
+def test_small_face_boxed_with_its_collar_is_kept(stage, name, width):
+    """A small, dim, blurred face on gravel: the detector's box may take in the hair and
+    collar (twice the face), where the mesh doubts a face; a tighter look confirms it."""
+    canvas = np.stack([cv2.resize(data.gravel(), (2000, 1500))] * 3, axis=-1)
+    crop, (ox, oy) = head(name)
+    t = TRUTH[name]
+    s = width / (t["face"][2] - t["face"][0])
+    small = restyle(cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA), "dim")
+    x, y = 700, 900
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = cv2.GaussianBlur(small, (0, 0), 0.8)
+    canvas.setflags(write=False)
+    fx0, fy0, fx1, fy1 = (x + (t["face"][0] - ox) * s, y + (t["face"][1] - oy) * s,
+                          x + (t["face"][2] - ox) * s, y + (t["face"][3] - oy) * s)  # fmt: skip
+    hits = [
+        d
+        for d in stage.frontal.tiles(canvas, stage.plan(), [], None)
+        if fx0 <= d.center[0] <= fx1 and fy0 <= d.center[1] <= fy1
+    ]
+    assert hits
+    for det in hits:
+        collar = replace(det, width=2 * det.width, height=2 * det.height)
+        kept = stage._confirmed(canvas, [collar], [])
+        assert len(kept) == 1
+        # the whole detector box is obscured, not the tighter one
+        assert kept[0][0].width == collar.width

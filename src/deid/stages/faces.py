@@ -43,6 +43,10 @@ MESH_VETO = 0.5
 MESH_VETO_SURE = 0.05
 SURE_SCORE = 0.9
 RETRY_MIN_PRESENCE = 0.9  # an upright retry must be confident (animal faces score mid-range)
+# The detector box of a small, blurred face often takes in the hair, neck and collar (a
+# 40 px face boxed at 80 px); the mesh, which expects the face to fill its crop, then
+# doubts it. A doubted candidate gets one more mesh run on a box this much tighter.
+TIGHT_BOX = 0.6
 KNOWN_OVERLAP = 0.3  # a cascade hit this much on a BlazeFace face is that face
 # Tile hits from this score up (below the tiles' own threshold, or cut by a tile edge)
 # get a second look centred on them: a grey face half hidden behind a neighbour in a
@@ -201,6 +205,12 @@ class FaceStage:
             retry = self.mesh.run(image, turned)
             if retry.presence >= RETRY_MIN_PRESENCE:
                 return turned, retry
+        if mesh.presence < MESH_VETO:
+            tight = self.mesh.run(
+                image, replace(det, width=det.width * TIGHT_BOX, height=det.height * TIGHT_BOX)
+            )
+            if tight.presence >= RETRY_MIN_PRESENCE:
+                return det, tight  # the detector's box: it covers the whole head
         if refine and mesh.presence >= RETRY_MIN_PRESENCE and not check_mesh(mesh, det):
             refined = self.frontal.refine(image, det)
             if refined is not None:
