@@ -1,7 +1,7 @@
 """How the review page scales: a batch of thousands of images against the same batch's
 own page, measured in the same run (the machine is shared, so only ratios count).
 
-    .venv/bin/python benchmarks/review_page_scale.py [OUT_DIR] [--images 3000]
+    .venv/bin/python benchmarks/review_page_scale.py [OUT_DIR] [--images 3000] [--megapixels 12]
 
 OUT_DIR is a finished batch (default: the demo's, ``make demo``). Its reports are
 copied N times under new names into a scratch folder, with the outputs linked, not
@@ -9,6 +9,10 @@ copied; the page is written with ``write_review`` and opened in headless Chromiu
 (scripts/review_screenshot.py). Printed per page: the time to write it, its size, the
 time until the first screen of thumbnails has loaded, the time to apply a filter, the
 time to scroll to the last image and show it, and the DOM's element count.
+
+--megapixels also measures the big page with every output re-encoded at that size
+(camera-sized outputs): whether linking the outputs themselves as thumbnails, rather
+than embedding small ones, keeps the page quick.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from deid.review import write_review
 
@@ -51,9 +57,13 @@ class Measure:
     elements: int
 
 
-def replicate(src: Path, dst: Path, n: int) -> list[dict[str, object]]:
+def replicate(
+    src: Path, dst: Path, n: int, megapixels: float | None = None
+) -> list[dict[str, object]]:
     """N items over the batch's real reports and outputs (outputs as symlinks)."""
     items = json.loads((src / "summary.json").read_text("utf-8"))["items"]
+    if megapixels:
+        src = _resized_outputs(src, items, dst / ".resized", megapixels)
     made = []
     for k in range(n):
         item = dict(items[k % len(items)])
@@ -71,10 +81,27 @@ def replicate(src: Path, dst: Path, n: int) -> list[dict[str, object]]:
     return made
 
 
-def measure(chromium: Any, shots: Any, src: Path, n: int) -> Measure:
+def _resized_outputs(src: Path, items: list[dict], folder: Path, megapixels: float) -> Path:
+    """A copy of the batch's outputs at ``megapixels`` (reports copied as they are)."""
+    for item in items:
+        (folder / str(item["report"])).parent.mkdir(parents=True, exist_ok=True)
+        (folder / str(item["report"])).write_bytes((src / str(item["report"])).read_bytes())
+        if item.get("output"):
+            with Image.open(src / str(item["output"])) as img:
+                scale = (megapixels * 1e6 / (img.width * img.height)) ** 0.5
+                size = (round(img.width * scale), round(img.height * scale))
+                big = img.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+            (folder / str(item["output"])).parent.mkdir(parents=True, exist_ok=True)
+            big.save(folder / str(item["output"]), "JPEG", quality=90)
+    return folder
+
+
+def measure(
+    chromium: Any, shots: Any, src: Path, n: int, megapixels: float | None = None
+) -> Measure:
     with tempfile.TemporaryDirectory(prefix="review-scale-") as tmp:
         dst = Path(tmp)
-        items = replicate(src, dst, n)
+        items = replicate(src, dst, n, megapixels)
         start = time.perf_counter()
         page_path = write_review(dst, items)
         write_s = time.perf_counter() - start
@@ -104,19 +131,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", nargs="?", type=Path, default=ROOT / "examples" / "output")
     parser.add_argument("--images", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3, help="median of this many runs")
+    parser.add_argument("--megapixels", type=float, help="also with outputs of this size")
     args = parser.parse_args(argv)
     shots = _shots()
     base_n = len(json.loads((args.out_dir / "summary.json").read_text("utf-8"))["items"])
-    runs: dict[int, list[Measure]] = {base_n: [], args.images: []}
+    pages: dict[str, tuple[int, float | None]] = {"base": (base_n, None),
+                                                   "big": (args.images, None)}  # fmt: skip
+    if args.megapixels:
+        pages["big_mp"] = (args.images, args.megapixels)
+    runs: dict[str, list[Measure]] = {name: [] for name in pages}
     with shots.browser() as chromium:
         for _ in range(args.repeat):
-            for n in runs:  # interleaved, so a noisy moment hits both sizes
-                runs[n].append(measure(chromium, shots, args.out_dir, n))
-    rows = {n: _median(ms) for n, ms in runs.items()}
-    base, big = rows[base_n], rows[args.images]
+            for name, (n, mp) in pages.items():  # interleaved: noise hits every page
+                runs[name].append(measure(chromium, shots, args.out_dir, n, mp))
+    rows = {name: _median(ms) for name, ms in runs.items()}
+    base, big = rows["base"], rows["big"]
     print(f"{'images':>7} {'write s':>8} {'page KB':>8} {'first screen s':>15} "
           f"{'filter s':>9} {'last image s':>13} {'elements':>9}")  # fmt: skip
-    for m in rows.values():
+    for m in rows.values():  # the last row, if any, has outputs of --megapixels
         print(f"{m.images:>7} {m.write_s:>8.3f} {m.page_kb:>8.0f} {m.first_screen_s:>15.3f} "
               f"{m.filter_s:>9.3f} {m.last_image_s:>13.3f} {m.elements:>9}")  # fmt: skip
     # The small page has nothing to scroll to, so the jump to the end is set against its
@@ -129,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{big.page_kb / args.images:.2f} KB and "
         f"{(big.elements - base.elements) / (args.images - base_n):.1f} elements per image"
     )
+    if args.megapixels:
+        mp = rows["big_mp"]
+        print(
+            f"outputs of {args.megapixels:g} MP: first screen "
+            f"{mp.first_screen_s / base.first_screen_s:.2f}x, jump to the last image "
+            f"{mp.last_image_s / base.first_screen_s:.2f}x the small page's first screen"
+        )
     return 0
 
 

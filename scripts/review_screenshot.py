@@ -93,7 +93,7 @@ def wait_for_thumbnails(page: Any) -> None:
         """() => [...document.querySelectorAll('#grid .card[data-image="1"]')]
             .filter(c => { const r = c.getBoundingClientRect();
                            return r.bottom > 0 && r.top < innerHeight; })
-            .every(c => c.querySelector('svg image[data-state], img'))""",
+            .every(c => c.querySelector('img[data-state]'))""",
         timeout=WAIT_MS,
     )
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         page.screenshot(path=str(args.png))
         page.locator("#grid .card").first.click()
         page.wait_for_function(
-            "() => document.querySelector('#viewer-images image')?.getAttribute('data-state')",
+            "() => document.querySelector('#viewer-images img')?.getAttribute('data-state')",
             timeout=WAIT_MS,
         )
         page.screenshot(path=str(viewer_png))

@@ -104,17 +104,39 @@
   }
 
   // ---- overlays -----------------------------------------------------------------
-  // One SVG in output pixels holds the image and its overlays, so they line up at any
-  // size without measuring the layout.
-  function picture(e, src, label) {
+  // The image and an SVG in output pixels fill the same box, the image with
+  // object-fit: contain and the SVG with "meet", so both are letterboxed alike and the
+  // overlays line up at any size without measuring the layout. An <img> (not an SVG
+  // <image>) so the browser decodes it off the main thread.
+  // `preview`: an embedded original, downscaled, so only its shape must match.
+  function picture(e, src, label, preview = false) {
+    const frame = el("div", {class: "frame"});
+    const img = el("img", {src, alt: label, decoding: "async"});
+    frame.append(img);
+    const svg = e.size ? overlays(e, label) : null;
+    if (svg) frame.append(svg);
+    // Load state on the element: a broken link shows, and tests can wait for pixels.
+    img.addEventListener("load", () => {
+      img.setAttribute("data-state", "loaded");
+      const [w, h] = e.size || [0, 0];
+      const fits = preview
+        ? Math.abs(img.naturalWidth / img.naturalHeight - w / h) < 0.01
+        : img.naturalWidth === w && img.naturalHeight === h;
+      if (svg && !fits) {
+        // Not the image the report describes: boxes drawn on it would mislead.
+        svg.remove();
+        frame.setAttribute("title", "overlays hidden: the image is not the size its report gives");
+        frame.classList.add("no-overlays");
+      }
+    });
+    img.addEventListener("error", () => img.setAttribute("data-state", "error"));
+    return frame;
+  }
+
+  function overlays(e, label) {
     const [w, h] = e.size;
     const svg = svgEl("svg", {viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "xMidYMid meet",
-                              role: "img", "aria-label": label});
-    const image = svgEl("image", {href: src, x: 0, y: 0, width: w, height: h});
-    // Load state on the element: a broken link shows, and tests can wait for pixels.
-    image.addEventListener("load", () => image.setAttribute("data-state", "loaded"));
-    image.addEventListener("error", () => image.setAttribute("data-state", "error"));
-    svg.append(image);
+                              role: "img", "aria-label": `${label}: overlays`});
     for (const f of e.faces) {
       svg.append(rect(f.box, "ov-obscured", `face: ${f.action}`));
       for (const eye of f.eyes) svg.append(rect(eye, "ov-obscured", "eye"));
@@ -160,11 +182,10 @@
       if (c.isIntersecting && !thumb.firstChild) fillThumb(thumb, ENTRIES[+c.target.dataset.i]);
       else if (!c.isIntersecting && thumb.firstChild) thumb.replaceChildren();
     }
-  }, {rootMargin: "800px 0px"});
+  }, {rootMargin: "300px 0px"});
 
   function fillThumb(thumb, e) {
-    if (e.image && e.size) thumb.append(picture(e, e.image, e.name));
-    else if (e.image) thumb.append(el("img", {src: e.image, alt: e.name, loading: "lazy"}));
+    if (e.image) thumb.append(picture(e, e.image, e.name));
     else thumb.append(el("div", {class: "placeholder"}, "not written"));
   }
 
@@ -242,12 +263,11 @@
     $("viewer-status").textContent = STATUS_LABEL[e.status] || e.status;
     $("viewer-status").className = `badge ${e.status}`;
     const images = [];
-    if (e.image && e.size) images.push(figure(picture(e, e.image, e.name), "de-identified output"));
-    else if (e.image) images.push(figure(el("img", {src: e.image, alt: e.name}), "de-identified output"));
+    if (e.image) images.push(figure(picture(e, e.image, e.name), "de-identified output"));
     else images.push(el("div", {class: "placeholder"}, "No output was written for this image."));
     if (DATA.originals) {
-      images.push(e.original && e.size
-        ? figure(picture(e, e.original, "original"), "ORIGINAL (contains PHI)")
+      images.push(e.original
+        ? figure(picture(e, e.original, "original", true), "ORIGINAL (contains PHI)")
         : el("div", {class: "placeholder"}, "The original could not be shown."));
     }
     $("viewer-images").replaceChildren(...images);
