@@ -7,6 +7,8 @@ engines must find the same faces with the same boxes, keypoints and scores.
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import matplotlib.cbook
 import numpy as np
@@ -98,7 +100,7 @@ def test_dnn_detector_refuses_use_after_close(store):
         dnn.detect(data.astronaut())
 
 
-def test_the_opencv_engine_is_chosen_when_tasks_rejects_the_model(store):
+def test_the_opencv_engine_is_chosen_when_tasks_rejects_the_model(store, caplog):
     """A model without its TFLite metadata (Tasks needs its input normalisation) is
     rejected by Tasks; the detector falls back to OpenCV DNN and still finds the face."""
     schema = tflite_rewrite.tflite_schema()
@@ -111,9 +113,12 @@ def test_the_opencv_engine_is_chosen_when_tasks_rejects_the_model(store):
     bare = bytes(builder.Output())
     with pytest.raises(TASKS_ERRORS):
         BlazeFace(bare, "full", 0.5, backend="tasks")
-    detector = BlazeFace(bare, "full", 0.5)
+    with caplog.at_level(logging.INFO, logger="deid.faces.blazeface"):
+        detector = BlazeFace(bare, "full", 0.5)
     try:
         assert detector.backend == "opencv"
+        (record,) = [r for r in caplog.records if r.name == "deid.faces.blazeface"]
+        assert "'full'" in record.getMessage() and "OpenCV DNN" in record.getMessage()
         found = detector.detect(_grace())
     finally:
         detector.close()

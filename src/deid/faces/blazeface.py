@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Literal
@@ -23,6 +24,8 @@ from typing import Literal
 import numpy as np
 
 from .quiet import native_stderr_silenced, set_env_defaults
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +93,13 @@ class BlazeFace:
                 tasks_error = exc
         if self._task is None:
             from .blazeface_dnn import DnnBlazeFace
+
+            if tasks_error is not None:
+                log.info(
+                    "face model '%s': MediaPipe %s cannot run it through Tasks (%s); "
+                    "running it on OpenCV DNN",
+                    name, getattr(mp, "__version__", "?"), type(tasks_error).__name__,
+                )  # fmt: skip
 
             try:
                 self._dnn = DnnBlazeFace(model, name, min_score)
