@@ -237,7 +237,7 @@ def run_batch(
             from .ray_backend import run_ray
 
             run_ray(_per_worker(config, size), dst, todo, size, record, consent,
-                    address=ray_address)  # fmt: skip
+                    address=ray_address, stop=stop)  # fmt: skip
         elif todo:
             _run_supervised(_per_worker(config, size), dst, todo, size, record, consent,
                             stop=stop)  # fmt: skip
