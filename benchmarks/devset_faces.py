@@ -600,12 +600,18 @@ def move(face: dict, m: np.ndarray) -> dict:
     return out
 
 
-def lower_face_cases(split: str, rng: np.random.Generator, per_source: int) -> list[dict]:
+def lower_face_cases(
+    split: str,
+    rng: np.random.Generator,
+    per_source: int,
+    faces: list[tuple[str, np.ndarray, dict]] | None = None,
+) -> list[dict]:
     """Nose-to-chin and lip crops (no eye in frame: the crop top is below both eyes),
-    at several sizes, turned without and with an EXIF tag and tilted; none may change."""
+    at several sizes, turned without and with an EXIF tag and tilted; none may change.
+    ``faces`` defaults to the split's source faces."""
     cases = []
     turns = ("none", "none", "rot90", "exif6", "exif8", "tilt", "rot270")
-    for name, img, g in face_sources(split):
+    for name, img, g in face_sources(split) if faces is None else faces:
         fx0, _, fx1, fy1 = g["face"]
         fw = fx1 - fx0
         eye_bottom = max(e[3] for e in g["eyes"])
@@ -827,6 +833,39 @@ def build_failure_modes(split: str, seed: int) -> list[dict]:
     )
 
 
+def three_quarter_sources(split: str, rng: np.random.Generator,
+                          ) -> list[tuple[str, np.ndarray, dict]]:  # fmt: skip
+    """The split's portraits turned to a three-quarter view (one side receding by
+    12-22 % of the width), with their truth moved: the source of nose-to-chin crops of
+    turned faces, where the far eye is the one a refit may put in the frame."""
+    out = []
+    for name, img, g in face_sources(split):
+        if img.shape[0] < 400 or name.startswith("group"):
+            continue
+        w = img.shape[1]
+        side = float(rng.choice([1, -1]))
+        canvas, m = turned_about_vertical(img, side, rng.uniform(0.12, 0.22) * w)
+        out.append((f"{name}3q", canvas, {
+            "face": map_box(m, g["face"]), "eyes": [map_box(m, e) for e in g["eyes"]],
+            "mouth": map_box(m, g["mouth"]), "pose": "three_quarter",
+        }))  # fmt: skip
+    return out
+
+
+def build_more_tuning(seed: int = 11) -> list[dict]:
+    """More tuning cases for the failure modes found on unseen photos: the failure-mode
+    generators with another seed, and nose-to-chin and lip crops of faces turned to a
+    three-quarter view."""
+    rng = np.random.default_rng(seed + 1)
+    cases = build_failure_modes(TUNING, seed)
+    cases += lower_face_cases(TUNING, rng, 2, three_quarter_sources(TUNING, rng))
+    for c in cases:
+        c["name"] = f"s{seed}_{c['name']}"
+        h, w = c.get("upright_shape") or c["image"].shape[:2]
+        c["faces"] = clip_truth(c["faces"], w, h)
+    return cases
+
+
 def build_heldout(seed: int = 2027) -> list[dict]:
     rng = np.random.default_rng(seed)
     cases = portrait_cases(HELDOUT, rng) + build_failure_modes(HELDOUT, seed + 1)
@@ -921,6 +960,9 @@ def main() -> None:
         cases += [{**c, "split": TUNING} for c in build()]
     if args.split in ("all", HELDOUT):
         cases += [{**c, "split": HELDOUT} for c in build_heldout()]
+    if args.split in ("all", TUNING):
+        # Last, so that the cases before keep their place (and their camera grain seed).
+        cases += [{**c, "split": TUNING} for c in build_more_tuning()]
     write(cases, args.out, args.check)
 
 

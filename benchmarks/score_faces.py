@@ -40,7 +40,8 @@ from stage_timing import run_and_verify
 
 DEVSET = Path(__file__).resolve().parent / "devset" / "faces"
 EYE_MIN_WIDTH = 32
-# The 12 MP speed figures keep to the cases they were first measured on.
+# The 12 MP speed figures keep to the cases they were first measured on (the patient
+# photos of every seed are left out).
 TIMING_SKIP = ("patient_small_",)
 SSIM_MIN = 0.90
 REPEATS = 3
@@ -235,7 +236,7 @@ def main() -> None:
             side_eyes_fast += sum(
                 all(box_obscured(fast_alpha, e) for e in face["eyes"]) for face in case["faces"]
             )
-        timed = timing and split == "tuning" and not case["name"].startswith(TIMING_SKIP)
+        timed = timing and split == "tuning" and not any(s in case["name"] for s in TIMING_SKIP)
         if timed and image.shape[0] * image.shape[1] >= 11_000_000:
             # Best of several runs for both sides: the machine is shared, and the minimum
             # is the least disturbed measurement of each.
