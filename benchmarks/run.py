@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "bench"
-PHOTOS_PER_SET = 6  # one of each kind
+PHOTOS_PER_SET = 12  # two of each kind: the second portrait is stored sideways (EXIF 6)
 WORKER_TIMEOUT_S = 3600
 SCORER_TIMEOUT_S = 3600  # the text scorer takes 6 min alone, several times that on a busy machine
 RSS_BUDGET_MB = 600
@@ -265,7 +265,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", type=float, default=[2.0, 12.0],
                         help="megapixels of each set (default: 2 12)")  # fmt: skip
     parser.add_argument("--photos", type=int, default=PHOTOS_PER_SET, help="photos per set")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each photo")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each photo")
     parser.add_argument("--quick", action="store_true", help="2 MP only, one run, no efficacy")
     parser.add_argument("--no-efficacy", action="store_true", help="skip the held-out scorers")
     parser.add_argument("--work", type=Path, default=WORK, help="where the sets are kept")
