@@ -77,6 +77,9 @@ def test_wheel_carries_schema_manifest_and_py_typed(dist):
     with zipfile.ZipFile(dist["wheel"]) as zf:
         names = set(zf.namelist())
         assert {"deid/py.typed", "deid/data/report.schema.json", "deid/data/models.json"} <= names
+        # The review page is written from these at run time (deid.review.page).
+        assets = {f"deid/review/assets/review.{ext}" for ext in ("html", "css", "js")}
+        assert assets <= names
         schema = json.loads(zf.read("deid/data/report.schema.json"))
         manifest = json.loads(zf.read("deid/data/models.json"))
         entry_points = zf.read(f"deid-{__version__}.dist-info/entry_points.txt").decode()
