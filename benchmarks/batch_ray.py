@@ -122,7 +122,7 @@ def main() -> None:
     sizes = [args.n // args.rounds + (r < args.n % args.rounds) for r in range(args.rounds)]
     parts = []
     for r, size in enumerate(sizes):
-        folder = args.photos / f"ray-{args.megapixels:g}mp-round{r}"
+        folder = args.photos / f"ray-{args.megapixels:g}mp-{size}-round{r}"
         make_set(folder, size, args.megapixels, seed=r)
         parts.append(folder)
 
