@@ -415,11 +415,16 @@ def _upright(pixels: np.ndarray, alpha: np.ndarray | None, mode: str, orientatio
 
 
 def _frame(pixels: np.ndarray, alpha: np.ndarray | None, mode: str, copy: bool = True) -> Frame:
-    """Read-only, C-ordered uint8 arrays; ``copy`` unless nobody else can hold them."""
-    pixels = np.array(pixels, dtype=np.uint8, copy=copy or None, order="C")
+    """Read-only, C-ordered uint8 arrays; ``copy`` unless nobody else can hold them.
+
+    ``np.asarray`` rather than ``copy=None``: numpy 1.26, which the ranges allow,
+    rejects ``copy=None``.
+    """
+    as_array = np.array if copy else np.asarray
+    pixels = as_array(pixels, dtype=np.uint8, order="C")
     pixels.setflags(write=False)
     if alpha is not None:
-        alpha = np.array(alpha, dtype=np.uint8, copy=copy or None, order="C")
+        alpha = as_array(alpha, dtype=np.uint8, order="C")
         alpha.setflags(write=False)
     return Frame(pixels=pixels, alpha=alpha, mode="L" if mode == "L" else "RGB")
 
