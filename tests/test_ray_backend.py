@@ -152,6 +152,9 @@ def test_killed_or_stuck_ray_worker_fails_only_its_image(faults: Path, tmp_path:
     assert sorted(p.name for p in (out / "images").iterdir()) == ["a.jpg", "d.jpg"]
     assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
     assert summary.exit_code == 2
+    # Workers run with the thread settings of the machine, not Ray's cap of one.
+    threads = {p.read_text() for p in faults.glob("threads-*")}
+    assert threads == {os.environ.get("OMP_NUM_THREADS", "unset")}
     # A worker that died on an image is not given it again: it would die again.
     assert len(list(faults.glob("attempt-*"))) == 1
     # The stuck worker was killed, not left running beside the next batches.

@@ -64,6 +64,9 @@ _OFFLINE_ENV = {
     # interface that reaches the internet, so a local instance listens on loopback only.
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
 }
+# Ray starts its workers at nice 15; beside other work (the same machine's local pool
+# runs at 0) they then got a fraction of the cores: 0.78x the local pool's throughput.
+_LOCAL_ENV = {**_OFFLINE_ENV, "RAY_worker_niceness": "0"}
 
 
 def run_ray(
@@ -137,7 +140,7 @@ def start_local(num_cpus: int) -> None:
     ray = import_ray()
     constants = ray._private.ray_constants
     cluster = constants.ENABLE_RAY_CLUSTER
-    with _environ(_OFFLINE_ENV):
+    with _environ(_LOCAL_ENV):
         constants.ENABLE_RAY_CLUSTER = False  # in case Ray was imported before
         try:
             ray.init(
