@@ -115,7 +115,7 @@ def _check_consistent(out: Path) -> None:
     """What a kill leaves: every report whole and valid, and each one vouching for an
     output that is there byte for byte; temporary files at most."""
     for path in (out / "reports").rglob("*"):
-        if path.name.endswith(".part"):
+        if path.is_dir() or path.name.endswith(".part"):
             continue
         report = json.loads(path.read_text("utf-8"))
         assert validate(report) == [], path.name
