@@ -19,7 +19,6 @@ than embedding small ones, keeps the page quick.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
@@ -37,14 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _shots() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "review_screenshot", ROOT / "scripts" / "review_screenshot.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The browser helpers of the screenshot script (scripts/ is no package)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import review_screenshot
+
+    return review_screenshot
 
 
 @dataclass

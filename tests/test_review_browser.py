@@ -5,7 +5,6 @@ sign-off export, and a page with originals. Every wait is bounded (WAIT_MS)."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -24,18 +23,9 @@ from review_batch import ReviewBatch, review_batch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _helpers() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "review_screenshot", ROOT / "scripts" / "review_screenshot.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-shots = _helpers()
+# The browser helpers live with the screenshot script (scripts/ is no package).
+sys.path.insert(0, str(ROOT / "scripts"))
+import review_screenshot as shots  # noqa: E402
 
 
 def _no_browser(reason: str) -> None:

@@ -10,26 +10,14 @@ from __future__ import annotations
 import random
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-import deid
-from deid.config import Config
-from deid.text.ocr import build_engine
+import test_text_unboxed
 from test_text_unboxed import CJK_BOLD, SERIF, _photo, check, draw_block, taiwan_id
 
+# The same module-scoped fixtures (text-only pipeline, RapidOCR) as the unboxed tests.
+pipe, engine = test_text_unboxed.pipe, test_text_unboxed.engine
 SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    with deid.Pipeline(Config(stages=("metadata", "text"))) as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return build_engine("rapidocr")
 
 
 def test_unlabelled_names_with_titles_and_rare_surnames(pipe, engine) -> None:

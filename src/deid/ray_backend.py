@@ -48,7 +48,7 @@ from .config import Config
 from .consent import ConsentGate
 from .errors import DeidError, WorkerStartError
 from .types import Reason
-from .workers import RESTART_ATTEMPTS, STOP_GRACE_S, Outcome, start_error
+from .workers import RESTART_ATTEMPTS, STOP_GRACE_S, Outcome, expired, start_error
 
 log = logging.getLogger(__name__)
 
@@ -396,14 +396,7 @@ class _ActorPool:
     def _expired(self, a: _Actor, outcomes: list[Outcome]) -> None:
         job, ready = a.job, a.node is not None
         self._discard(a)
-        if not ready:
-            self._start_failed_softly(
-                f"the Ray worker did not finish loading within {self.start_timeout:g} s "
-                "(batch.start_timeout_s)"
-            )
-        else:
-            log.warning("image over the %g s limit: Ray worker stopped", self.job_timeout)
-            outcomes.append(Outcome(job, "timeout", detail=f"{self.job_timeout:g} s"))
+        expired(self, job, ready, outcomes, "Ray worker")
 
     def _retried_less(self, job: Any) -> bool:
         if self._retried[job] >= NODE_LOST_RETRIES:

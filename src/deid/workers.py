@@ -223,14 +223,7 @@ class Supervisor:
         job, was_ready = w.job, w.ready
         _kill(w.process)
         self._discard(w)
-        if not was_ready:
-            self._start_failed_softly(
-                f"the worker did not finish loading within {self.start_timeout:g} s "
-                "(batch.start_timeout_s)"
-            )
-        else:
-            log.warning("image over the %g s limit: worker stopped", self.job_timeout)
-            outcomes.append(Outcome(job, "timeout", detail=f"{self.job_timeout:g} s"))
+        expired(self, job, was_ready, outcomes, "worker")
         if pending:
             self._start()
 
@@ -247,6 +240,21 @@ class Supervisor:
         w.conn.close()
         w.process.close()
         self._workers.remove(w)
+
+
+def expired(pool: Any, job: Any, ready: bool, outcomes: list[Outcome], who: str) -> None:
+    """What a worker past its limit means, for the local pool and the Ray backend alike:
+    still loading, the installation is broken (start failure); busy, the image is stuck
+    (``timeout`` outcome). ``pool`` has ``start_timeout``, ``job_timeout`` and
+    ``_start_failed_softly``."""
+    if not ready:
+        pool._start_failed_softly(
+            f"the {who} did not finish loading within {pool.start_timeout:g} s "
+            "(batch.start_timeout_s)"
+        )
+    else:
+        log.warning("image over the %g s limit: %s stopped", pool.job_timeout, who)
+        outcomes.append(Outcome(job, "timeout", detail=f"{pool.job_timeout:g} s"))
 
 
 def _kill(process: BaseProcess) -> None:
