@@ -181,7 +181,13 @@ def _connected(ray: ModuleType, address: str | None, workers: int) -> Iterator[N
 
 def _probe(address: str) -> None:
     """Fail in seconds on a head node that does not answer: Ray itself retries for
-    minutes, printing a warning every few seconds."""
+    minutes, printing a warning every few seconds.
+
+    The library's only connection beyond loopback, and only to the cluster the user
+    names with ``--ray-address``: distributing work is what was asked for, and
+    docs/ray.md requires that cluster on the clinic's own firewalled network. Without
+    an address the private instance listens on 127.0.0.1, and no other backend opens
+    a socket (tests/test_no_network.py)."""
     host, sep, port = address.rpartition(":")
     if not sep or "://" in address or not port.isdigit():
         return  # "auto" or a Ray Client address: Ray's own lookup fails quickly
