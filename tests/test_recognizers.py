@@ -18,7 +18,12 @@ CASES = [
     ("tw_national_id", "A12345678", None),  # too short
     ("tw_national_id", "ID A1234 56789", "A1234 56789"),  # spaced out by OCR
     ("tw_national_id", "A1234 56788", None),
-    ("tw_national_id", "A12345678g", None),  # nine digits plus a letter: not fixed to a digit check
+    # Every character after an ID's letter is a digit: look-alikes there are misread
+    # digits wherever they stand, the checksum still decides.
+    ("tw_national_id", "A12345678g", "A12345678g"),
+    ("tw_national_id", "Al23456789", "Al23456789"),
+    ("tw_national_id", "AI2345678S", None),  # A123456785: the checksum fails
+    ("tw_national_id", "Algorithms 12", None),
     # resident certificates: old (second letter A-D) and 2021 (8/9) formats
     ("tw_resident_certificate", "居留證 A800000014", "A800000014"),
     ("tw_resident_certificate", "AC01234567", "AC01234567"),
@@ -124,6 +129,16 @@ CASES = [
     ("long_identifier", "A123456788", "A123456788"),
     ("long_identifier", "0012345", "0012345"),
     ("long_identifier", "36 46", None),
+    # ID-shaped with a failing checksum (one misread digit): still redacted, as an
+    # identifier, spaced out or not, its letter read as a digit or not.
+    ("long_identifier", "A12345 6780", "A12345 6780"),
+    ("long_identifier", "Z2234S6781", "Z2234S6781"),
+    ("long_identifier", "5123456789", "5123456789"),
+    ("long_identifier", "Al2345678", "Al2345678"),  # a digit lost
+    ("long_identifier", "001 2345", "001 2345"),  # a chart number split by OCR
+    ("long_identifier", "11 21 36", None),
+    ("long_identifier", "113 05 01", None),
+    ("long_identifier", "Occlusal 3 months", None),
 ]
 
 
@@ -170,8 +185,20 @@ def test_label_on_the_line_before_or_to_the_left_leads_the_value() -> None:
     spans = [(line[m.start : m.end], m.category.name) for m in find_all(line, "姓名:")]
     assert ("陳怡 術前", "name") in spans or ("陳怡", "name") in spans
     assert find_all("0048213 X", "病歷號碼")[0].category.name == "medical_record_number"
-    assert find_all("Before", "Name:") != []
-    assert find_all("Before", "") == []
+    assert find_all("xu ae", "Name:") != []  # whatever its shape
+    assert find_all("xu ae", "") == []
+
+
+@pytest.mark.parametrize("caption", ["Upper Lower", "3 months", "Follow-up", "正面照 咬合", "#11"])
+@pytest.mark.parametrize("label", ["姓名:", "Name:", "生日", "病歷號碼", "Tel"])
+def test_a_caption_line_is_not_the_value_of_a_label_on_another_line(
+    caption: str, label: str
+) -> None:
+    """A label alone on its line leads the next line, unless that line is only caption
+    words: the label's value was then read beside it, by another proposal."""
+    assert find_all(caption, label) == []
+    # Beside the label on one line, the value is taken whatever it reads.
+    assert find_all(f"{label} {caption}") != []
 
 
 def test_overlapping_matches_become_one_span() -> None:
@@ -180,3 +207,31 @@ def test_overlapping_matches_become_one_span() -> None:
     assert [(line[m.start : m.end], m.recognizer) for m in matches] == [
         ("A123456789", "tw_national_id")
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "category"),
+    [
+        ("病历号码 K-77", "medical_record_number"),
+        ("身份证:A12345678", "national_id"),
+        ("电话 2345 678", "phone"),
+        ("病歴號碼 305", "medical_record_number"),
+    ],
+)
+def test_labels_read_in_simplified_or_japanese_forms_lead_their_value(
+    line: str, category: str
+) -> None:
+    """OCR reads 病歷號碼 as 病历号码 or 病歴號碼 in some fonts; the label still counts."""
+    matches = find_all(line)
+    assert [m.category.name for m in matches] == [category]
+    assert line[matches[0].start :].strip() == line[matches[0].start : matches[0].end]
+
+
+def test_id_shaped_values_are_redacted_whatever_their_checksum() -> None:
+    """Fail closed: a national ID read with one wrong digit is not a valid ID, and is
+    still removed as an identifier with a score that needs no OCR confidence."""
+    for line in ("A12345 6780", "Z2234S6781", "AI2345678S"):
+        (match,) = find_all(line)
+        assert (match.recognizer, match.category.name) == ("long_identifier", "identifier")
+        assert match.score >= 0.7
+        assert (match.start, match.end) == (0, len(line))

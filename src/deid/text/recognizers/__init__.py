@@ -7,7 +7,7 @@ discovered implicitly, so what runs is always what this file says.
 
 from __future__ import annotations
 
-from .base import Category, Match, Recognizer
+from .base import Category, Match, Recognizer, traditional_forms
 from .contact import Email, TaiwanAddress, TaiwanLandline, TaiwanMobile, UsAddress, UsPhone
 from .dates import GregorianDate, RocDate
 from .ids import (
@@ -50,6 +50,7 @@ def find_all(
     text: str, before: str = "", recognizers: list[Recognizer] | None = None
 ) -> list[Match]:
     """Every recogniser's matches on one line, overlapping ones merged (best score wins)."""
+    text, before = traditional_forms(text), traditional_forms(before)
     matches: list[Match] = []
     for recognizer in recognizers if recognizers is not None else all_recognizers():
         matches.extend(m for m in recognizer.find(text, before) if m.end > m.start)

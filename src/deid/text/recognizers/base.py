@@ -14,9 +14,23 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 # Digits and letters OCR engines confuse inside numbers.
-_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1",
+DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1",
                                    "|": "1", "i": "1", "S": "5", "s": "5", "B": "8",
                                    "Z": "2", "z": "2", "g": "9", "q": "9"})  # fmt: skip
+
+# OCR models trained on mixed corpora read the traditional characters of a label in
+# their simplified (or Japanese) form: 病历号码, 身份证, 电话, 手机, 病歴. Recognisers
+# match one set of labels; the line they see has these characters in the traditional
+# form, one for one, so every span still points at the same characters.
+_TRADITIONAL_FORMS = str.maketrans(
+    "历歴号码编证証电话机动联络统检齢龄",
+    "歷歷號碼編證證電話機動聯絡統檢齡齡",
+)
+
+
+def traditional_forms(text: str) -> str:
+    """Same-length copy of ``text`` with the label characters above made traditional."""
+    return text.translate(_TRADITIONAL_FORMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +113,7 @@ def digits_fixed(text: str) -> str:
             nxt = out[i + 1] if i + 1 < len(out) else ""
             # A lone letter after digits that ends a token is kept ("12B" stays).
             if nxt.isdigit() or out[i] in "Oo|lI":
-                out[i] = out[i].translate(_DIGIT_LOOKALIKES)
+                out[i] = out[i].translate(DIGIT_LOOKALIKES)
     return "".join(out)
 
 

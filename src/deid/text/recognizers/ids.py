@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from .base import DIGIT_LOOKALIKES as _LOOKALIKE_DIGITS
 from .base import (
     HEALTH_PLAN_ID,
     IDENTIFIER,
@@ -46,6 +47,13 @@ def taiwan_id_checksum_ok(value: str) -> bool:
 _ID_SHAPE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z] ?[A-Da-d0-9](?: ?\d){8})(?![A-Za-z0-9])")
 
 
+# Inside an ID every character after the leading letter is a digit (or, on the old
+# resident certificates, the second is A-D), so there a look-alike letter is a
+# misread digit wherever it stands: "Al23456789" is A123456789 read with an l.
+_ID_LOOSE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z](?: ?[0-9OoDIl|iSsBZzgq]){7,10})(?![A-Za-z0-9])")
+_SECOND = frozenset("12ABCDabcd89")
+
+
 def _id_shapes(text: str) -> list[tuple[int, int, str]]:
     """(start, end, value without spaces) of every ID-shaped token, look-alike
     letters after digits read as digits."""
@@ -53,6 +61,26 @@ def _id_shapes(text: str) -> list[tuple[int, int, str]]:
     for m in _ID_SHAPE.finditer(digits_fixed(text)):
         if m.group(1).count(" ") <= 2:
             out.append((m.start(1), m.end(1), m.group(1).replace(" ", "")))
+    for start, end, value in _loose_ids(text):
+        if len(value) == 10 and not any(s == start for s, _, _ in out):
+            out.append((start, end, value))
+    return out
+
+
+def _loose_ids(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, value) of tokens an ID misread by OCR would give: a letter, then
+    eight to ten characters that are digits or their look-alikes (at least six real
+    digits, at most three spaces), the look-alikes turned into digits."""
+    out = []
+    for m in _ID_LOOSE.finditer(text):
+        token = m.group(1)
+        rest = token[1:].replace(" ", "")
+        if token.count(" ") > 3 or sum(c.isdigit() for c in rest) < 6:
+            continue
+        second = rest[0] if rest[0] in _SECOND else rest[0].translate(_LOOKALIKE_DIGITS)
+        value = token[0].upper() + second.upper() + rest[1:].translate(_LOOKALIKE_DIGITS)
+        if value[2:].isdigit():
+            out.append((m.start(1), m.end(1), value))
     return out
 
 
@@ -136,17 +164,42 @@ class UsSsn(PatternRecognizer):
 
 _LONG_DIGITS = re.compile(r"(?<![\d])(\d{7,})(?!\d)")
 _LETTERS_DIGITS = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,2}\d{6,})(?![A-Za-z0-9])")
+# A number OCR split once (a wide gap in a monospace caption): both parts of three or
+# more digits, seven or more in all. Tooth-number rows ("11 21 36") have two-digit parts.
+_SPLIT_DIGITS = re.compile(r"(?<![\d\s/.:-])(\d{3,} \d{3,})(?![\d/.:-])")
+# A national ID whose leading letter OCR read as a digit (O as 0, I as 1, S as 5,
+# B as 8, Z as 2, G as 6): ten digits, the second 1 or 2 (or 8, 9 for a resident).
+_DIGIT_LED_ID = re.compile(r"(?<![A-Za-z0-9])([012568][1289]\d{8})(?![A-Za-z0-9])")
 
 
 class LongIdentifier(PatternRecognizer):
-    """Long digit runs and letter+digit codes with no label.
+    """Long digit runs and letter+digit codes with no label, and ID-shaped tokens.
 
     A national ID with one misread digit fails its checksum; it is still an
     identifier, and so is an unlabelled chart number. Nothing harmless on a
-    clinical photo is seven digits long (tooth numbers have two).
+    clinical photo is seven digits long (tooth numbers have two). A token shaped
+    like an ID (a letter, then nine digits or their look-alikes, spaced out or not)
+    is redacted even when its checksum fails, with a score that needs no OCR
+    confidence: one misread digit must not leave an ID readable. Its report entry
+    says ``long_identifier`` (category ``identifier``), not ``tw_national_id``,
+    which is kept for values whose checksum holds.
     """
 
     name = "long_identifier"
     category = IDENTIFIER
     patterns = (Pattern(_LONG_DIGITS, 0.6, group=1), Pattern(_LETTERS_DIGITS, 0.6, group=1))
     fix_digits = True
+
+    def find(self, text: str, before: str = "") -> list[Match]:
+        found = super().find(text, before)
+        fixed = digits_fixed(text)
+        found += [
+            self._match(m.start(1), m.end(1), 0.6)
+            for m in _SPLIT_DIGITS.finditer(fixed)
+            if sum(c.isdigit() for c in m.group(1)) >= 7
+        ]
+        found += self._regex(_DIGIT_LED_ID, fixed, 0.8, group=1)
+        for start, end, value in _loose_ids(text):
+            if value[1] in _SECOND and 9 <= len(value) <= 11:
+                found.append(self._match(start, end, 0.8 if len(value) == 10 else 0.75))
+        return found

@@ -24,6 +24,7 @@ from .base import (
     Match,
     Recognizer,
 )
+from .vocabulary import is_caption
 
 # Longest labels first: 病歷號碼 before 病歷, Patient Name before Patient.
 LABELS: tuple[tuple[Category, tuple[str, ...]], ...] = (
@@ -100,9 +101,10 @@ class LabelledValue(Recognizer):
         marks = labels(text)
         starts = [s for s, _, _ in marks] + [len(text)]
         lead = ends_with_label(before)
-        if lead is not None:
-            end = starts[0]
-            found.extend(self._value(text, 0, end, lead, 0.75))
+        # A label on another line leads this one only if it reads like a value: that
+        # label's value may have been read beside it, and this line be a caption.
+        if lead is not None and not is_caption(text[: starts[0]]):
+            found.extend(self._value(text, 0, starts[0], lead, 0.75))
         for i, (_, end, category) in enumerate(marks):
             found.extend(self._value(text, end, starts[i + 1], category, 0.8))
         return found

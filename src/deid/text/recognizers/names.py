@@ -13,6 +13,7 @@ import re
 
 from ..lines import is_cjk
 from .base import NAME, Match, Recognizer
+from .vocabulary import ENGLISH, WORD_SURNAMES, is_caption
 
 SURNAMES = frozenset(
     "陳林黃張李王吳劉蔡楊許鄭謝洪郭邱曾廖賴徐周葉蘇莊呂江何蕭羅高潘簡朱鍾游彭詹胡施沈余盧梁"
@@ -99,9 +100,9 @@ class ChineseName(Recognizer):
         label_above = bool(_LABEL_ONLY.search(before.strip()))
         for i, m in enumerate(_CJK_RUN.finditer(text)):
             token = m.group(0)
-            if label_above and i == 0 and 2 <= len(token) <= 4:
+            if label_above and i == 0 and 2 <= len(token) <= 4 and not is_caption(token):
                 found.append(self._match(m.start(), m.end(), 0.85))
-            elif _name_length_ok(token) and token not in _NOT_NAMES:
+            elif _name_length_ok(token) and token not in _NOT_NAMES and not is_caption(token):
                 found.append(self._match(m.start(), m.end(), 0.6))
         return found
 
@@ -136,39 +137,13 @@ _JOINED = re.compile(r"(?<![A-Za-z])([A-Z][a-z]{2,}[A-Z][a-z]{2,})(?![A-Za-z])")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CUT_START = re.compile(rf"^\s*([a-z]{{2,}}\s+{_CAP})(?![A-Za-z])")
 
-# Capitalised words common on dental photos; a run of these is a caption, not a name.
-_VOCABULARY_TEXT = """
-Before After Treatment Dental Dentistry Dentist Clinic Smile Smiles Upper Lower Left Right
-Front View Photo Day Days Week Weeks Month Months Year Years Final Initial Result Results
-Case Orthodontic Orthodontics Implant Implants Crown Crowns Veneer Veneers Whitening Teeth
-Tooth Center Centre Hospital Medical Oral Surgery Surgical Panoramic Bitewing Periapical
-Xray X-Ray Date Name Patient Chart Doctor DDS DMD Phone Tel Fax Address Birth DOB Sex Male
-Female Age ID MRN Exam Study Series Image Scale Ruler Mesial Distal Buccal Lingual
-Occlusal Maxilla Mandible Maxillary Mandibular Arch Bite Open Closed Retracted Intraoral
-Extraoral Profile Frontal Lateral Post Pre Op Progress Visit Follow Up Healthy Happy The
-And Of For With In On At To By New Good Best Care Health Group Studio Lab Laboratory
-Digital Scan Model Plan Taipei Taiwan Kaohsiung Taichung Tainan Hsinchu Clear Aligner
-Aligners Braces Retainer Gum Gums Periodontal Endodontic Root Canal Filling Cleaning
-Checkup Consultation Simulation Preview Design Mockup Baseline Control Session Stage Phase
-Step Pano Ceph Cephalometric CBCT Radiograph Radiology Imaging Department Dept University
-National General Family Cosmetic Aesthetic Esthetic Bright White Perfect Pearl Dr Mr Mrs
-Ms Side Close Full Mouth Lip Lips Incisor Incisors Molar Molars Canine Premolar Quadrant
-Sextant Note Notes Page Copyright All Rights Reserved Confidential Sample Demo Test Only
-Not Diagnostic Use
-"""
-VOCABULARY = frozenset(w.lower() for w in _VOCABULARY_TEXT.split())
+VOCABULARY = ENGLISH
 
 
 def _all_vocabulary(words: str) -> bool:
     return all(w.strip(",.:").lower() in VOCABULARY for w in words.split())
 
 
-# Surnames that are also caption words: as the last word after a given name that is
-# not a caption word ("Catherine White"), they are a name.
-_WORD_SURNAMES = frozenset(
-    ("white", "case", "page", "day", "best", "good", "bright", "pearl", "post", "root",
-     "young", "close", "full")
-)  # fmt: skip
 # Honorifics before a name and suffixes after it belong to the name's ink: a fill that
 # stops at the surname leaves "Dr." and "Jr." standing beside a black bar, and the
 # redaction was judged on the whole name.
@@ -185,7 +160,7 @@ def _caption_words(words: str) -> bool:
     parts = [w.strip(",.").lower() for w in _CAMEL.sub(" ", words).split()]
     if any(p in VOCABULARY for p in parts[:-1]):
         return True
-    return parts[-1] in VOCABULARY and parts[-1] not in _WORD_SURNAMES
+    return parts[-1] in VOCABULARY and parts[-1] not in WORD_SURNAMES
 
 
 class EnglishName(Recognizer):
@@ -201,7 +176,11 @@ class EnglishName(Recognizer):
         ]
         found += self._regex(_HONORIFIC, text, 0.85, group=1)
         if _EN_LABEL_ONLY.search(before.strip()):
-            found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
+            found += [
+                m
+                for m in self._regex(_LEADING_WORDS, text, 0.8, group=1)
+                if not is_caption(text[m.start : m.end])
+            ]
         spaced = _SPACE_MISREAD.sub(" ", text)  # same length: spans stay aligned
         for pattern in (_SHAPE, _UPPER_SHAPE, _JOINED, _CUT_START):
             for m in pattern.finditer(spaced):
