@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.cbook
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -10,6 +11,7 @@ from deid.text.candidates import find_candidates, make_crop
 from deid.text.ocr.rapidocr import RapidOcrEngine
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+_HOPPER = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +102,39 @@ def test_glyphs_fused_with_photo_detail_do_not_stretch_the_line_band() -> None:
         assert crop.band is not None
         band_px = (crop.band[1] - crop.band[0]) * abs(crop.to_image[1, 1])
         assert band_px <= 1.3 * (bottom - top)
+
+
+def test_contrast_stretch_is_the_percentile_stretch_per_pixel() -> None:
+    """The lookup-table stretch gives the bytes of np.percentile and float arithmetic."""
+    from deid.text.candidates import _stretch
+
+    rng = np.random.default_rng(5)
+    crops = [
+        rng.normal(120, 30, (61, 400)).clip(0, 255).astype(np.uint8),
+        rng.integers(0, 256, (7, 3), dtype=np.uint8),
+        np.array(Image.open(_HOPPER).convert("L"))[100:300, 50:500],
+    ]
+    for crop in crops:
+        lo, hi = np.percentile(crop, (1, 99))
+        expected = np.clip((crop.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
+        assert np.array_equal(_stretch(crop), expected.astype(np.uint8))
+    flat = np.full((20, 30), 77, np.uint8)
+    assert np.array_equal(_stretch(flat), flat)
+
+
+def test_proposals_from_a_given_reduced_frame_equal_those_made_here() -> None:
+    """The stage hands over the shared pyramid's reduced frame; the proposals on a
+    12 MP frame are then exactly those of reducing it here."""
+    from deid.pyramid import Pyramid
+    from deid.text.candidates import WORK_SIDE
+
+    frame = np.array(Image.open(_HOPPER).convert("RGB").resize((4000, 3000)))
+    draw = Image.fromarray(frame)
+    ImageDraw.Draw(draw).text((200, 2700), "Chart 0012345  2024/03/05", fill=(250, 250, 250),
+                              font=ImageFont.truetype(FONT, 60))  # fmt: skip
+    frame = np.array(draw)
+    work, _ = Pyramid(frame).fit(WORK_SIDE)
+    given = find_candidates(frame, work)
+    assert given and given == find_candidates(frame)
+    # A reduced frame of another size is not taken for the work image.
+    assert find_candidates(frame, work[:-2]) == given

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import redact
 from ..config import TextConfig
-from ..text.detect import Hit, find_hits, read_lines
+from ..text.candidates import WORK_SIDE
+from ..text.detect import Hit, PlacedLine, find_hits, read_view
 from ..text.finding import TextFinding
 from ..text.lists import TextLists, load_lists
 from ..text.masking import mask
@@ -55,7 +56,10 @@ class TextStage:
         cfg = self.config
         if not cfg.enabled:
             return StageResult()
-        hits = _tighten(self._hits(image))
+        # The proposals' reduced frame comes from the shared pyramid (the face stage
+        # reads the same levels) when this is the frame the pyramid was made from.
+        work = context.pyramid.fit(WORK_SIDE)[0] if image is context.pyramid.full else None
+        hits = _tighten(self._hits(image.shape, image, work=work))
         findings: list[TextFinding] = []
         edits: list[Edit] = []
         for hit in _dedupe(hits):
@@ -76,10 +80,11 @@ class TextStage:
         for _ in range(_REREADS if cfg.redact == "phi" else 0):
             if not edits:
                 break
-            masked = redact.apply(image, edits)
-            new_edits, new_findings = self._reread(masked, context, edits, "redacted")
+            # Only the surroundings of the redactions are read: they alone are masked.
+            views = _masked_views(image, edits)
+            new_edits, new_findings = self._reread(views, image.shape, context, edits, "redacted")
             if not new_edits:
-                self._clean_reads.remember(self._read_key(masked, edits, context))
+                self._clean_reads.remember(read_key(views, edits, context.keep_regions))
                 break
             edits += new_edits
             findings += new_findings
@@ -94,41 +99,53 @@ class TextStage:
         )
 
     def _reread(
-        self, image: np.ndarray, context: Context, edits: list[Edit], action: str
+        self,
+        views: list[tuple[Box, np.ndarray]],
+        shape: tuple[int, ...],
+        context: Context,
+        edits: list[Edit],
+        action: str,
     ) -> tuple[list[Edit], list[TextFinding]]:
-        """Read the surroundings of ``edits`` in ``image``; PHI found outside them."""
+        """Read the surroundings of ``edits`` (``views``: each region and its pixels);
+        PHI found outside them."""
         covered = [e.box for e in edits]
         new_edits: list[Edit] = []
         new_findings: list[TextFinding] = []
-        for region in _surroundings(covered, image.shape):
-            for hit in _dedupe(self._hits(image, region)):
+        for region, pixels in views:
+            for hit in _dedupe(self._hits(shape, pixels, region)):
                 if _covered_fraction(hit.box, covered) >= 0.9:
                     continue
                 in_oral = _touches(hit.box, context.keep_regions)
                 if not self._should_redact(hit, in_oral):
                     continue
-                edit = self._edit(hit, image.shape)
+                edit = self._edit(hit, shape)
                 new_edits.append(edit)
                 covered.append(edit.box)
                 new_findings.append(_finding(hit, action, in_oral))
         return new_edits, new_findings
 
-    def _read_key(self, image: np.ndarray, edits: list[Edit], context: Context) -> bytes:
-        regions = _surroundings([e.box for e in edits], image.shape)
-        return read_key(image, regions, edits, context.keep_regions)
-
-    def _hits(self, image: np.ndarray, region: Box | None = None) -> list[Hit]:
-        """First pass (whole image) or verification (a region, no cross-line labels)."""
-        # One engine call at a time per stage: the engine may hold a model.
-        with self._lock:
-            lines = read_lines(image, self.engine, region)
+    def _hits(
+        self,
+        shape: tuple[int, ...],
+        pixels: np.ndarray,
+        region: Box | None = None,
+        work: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """First pass (``pixels`` is the whole image) or a re-read (``pixels`` are
+        those of ``region`` of an image of ``shape``; no cross-line labels)."""
+        origin = (0, 0) if region is None else (region.left, region.top)
+        lines: list[PlacedLine] = []
+        if pixels.size:
+            # One engine call at a time per stage: the engine may hold a model.
+            with self._lock:
+                lines = read_view(pixels, self.engine, origin, work=work)
         return find_hits(
             lines,
             self.recognizers,
             self.lists,
             all_text=self.config.redact == "all_text",
             all_text_min_confidence=self.config.all_text_min_ocr_confidence,
-            image_size=(image.shape[1], image.shape[0]),
+            image_size=(shape[1], shape[0]),
             line_context=region is None,
         )
 
@@ -170,12 +187,15 @@ class TextStage:
         """Re-read around every redaction; PHI still readable is redacted and escalated."""
         if not self.config.enabled or not self.config.verify or not result.edits:
             return StageResult()
-        if self._clean_reads.seen(self._read_key(image, list(result.edits), context)):
+        edits = list(result.edits)
+        regions = _surroundings([e.box for e in edits], image.shape)
+        views = [(r, image[r.slices()]) for r in regions]
+        if self._clean_reads.seen(read_key(views, edits, context.keep_regions)):
             # The first pass's last re-read saw these very pixels around these very
             # redactions and found nothing: reading them again cannot differ.
             return StageResult()
         new_edits, new_findings = self._reread(
-            image, context, list(result.edits), "redacted_on_verify"
+            views, image.shape, context, edits, "redacted_on_verify"
         )
         if not new_edits:
             return StageResult()
@@ -324,6 +344,12 @@ def _touches(box: Box, polygons: tuple[Polygon, ...]) -> bool:
         if canvas.any():
             return True
     return False
+
+
+def _masked_views(image: np.ndarray, edits: list[Edit]) -> list[tuple[Box, np.ndarray]]:
+    """The surroundings of ``edits`` and their pixels with ``edits`` applied."""
+    regions = _surroundings([e.box for e in edits], image.shape)
+    return [(r, redact.apply_within(image, edits, r)) for r in regions]
 
 
 def _surroundings(boxes: list[Box], shape: tuple[int, ...]) -> list[Box]:

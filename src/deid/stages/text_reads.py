@@ -41,15 +41,14 @@ class CleanReads:
 
 
 def read_key(
-    image: np.ndarray,
-    regions: Sequence[Box],
+    views: Sequence[tuple[Box, np.ndarray]],
     edits: Sequence[Edit],
     keep_regions: tuple[Polygon, ...],
 ) -> bytes:
     """Digest of everything a re-read depends on: the pixels of every region it
-    reads, the redactions (which it skips) and the kept (oral) regions."""
+    reads (``views``: each region and its pixels), the redactions (which it skips)
+    and the kept (oral) regions."""
     digest = hashlib.blake2b(digest_size=32)
-    digest.update(repr(image.shape).encode())
     for edit in edits:
         digest.update(repr(edit.box).encode())
         if edit.mask is not None:
@@ -57,7 +56,7 @@ def read_key(
     for polygon in keep_regions:
         points = np.ascontiguousarray(polygon, dtype=np.float64)
         digest.update(repr(points.shape).encode() + points.tobytes())
-    for region in regions:
-        digest.update(repr(region).encode())
-        digest.update(np.ascontiguousarray(image[region.slices()]).tobytes())
+    for region, pixels in views:
+        digest.update(repr((region, pixels.shape)).encode())
+        digest.update(np.ascontiguousarray(pixels).tobytes())
     return digest.digest()

@@ -22,7 +22,7 @@ from ..types import Box
 
 # Longest side of the detection image: 12 px captions on a 12 MP frame are still
 # about 6 px tall there, enough for the stroke gradient to show.
-_WORK_SIDE = 2000
+WORK_SIDE = 2000
 # Pyramid factors relative to the detection image; coarser levels fuse large text.
 _LEVELS = (1.0, 0.4, 0.16)
 # Blob height accepted at each level, in level pixels.
@@ -115,11 +115,24 @@ class Crop:
 # -- proposals --------------------------------------------------------------------------
 
 
-def find_candidates(image: np.ndarray) -> list[Candidate]:
-    """Rotated line rectangles likely to hold text, full-resolution coordinates."""
+def work_size(width: int, height: int) -> tuple[int, int]:
+    """Size of the detection image for a frame: a caller holding a reduced copy of
+    that size (the shared pyramid's ``fit(WORK_SIDE)``) passes it to
+    ``find_candidates`` instead of having it resized again from the full frame."""
+    scale = min(1.0, WORK_SIDE / max(width, height))
+    if scale >= 1.0:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def find_candidates(image: np.ndarray, work: np.ndarray | None = None) -> list[Candidate]:
+    """Rotated line rectangles likely to hold text, full-resolution coordinates.
+
+    ``work`` is ``image`` already reduced to ``work_size`` (None: reduced here)."""
     h, w = image.shape[:2]
-    work_scale = min(1.0, _WORK_SIDE / max(h, w))
-    work = _resize(image, work_scale)
+    work_scale = min(1.0, WORK_SIDE / max(h, w))
+    if work is None or (work.shape[1], work.shape[0]) != work_size(w, h):
+        work = _resize(image, work_scale)
     covered = np.zeros(work.shape[:2], dtype=np.uint8)
     found: list[Candidate] = []
     for factor in _LEVELS:
@@ -128,17 +141,35 @@ def find_candidates(image: np.ndarray) -> list[Candidate]:
             continue
         for cand in _level_candidates(level):
             in_work = _scaled(cand, 1.0 / factor)
-            poly = np.round(in_work.corners()).astype(np.int32)
-            mask = np.zeros_like(covered)
-            cv2.fillConvexPoly(mask, poly, 1)
-            area = int(mask.sum())
-            if area == 0:
+            if _mostly_covered(covered, in_work):
                 continue
-            if int((mask & covered).sum()) >= 0.7 * area:
-                continue
-            covered |= mask
             found.append(_scaled(in_work, 1.0 / work_scale))
     return _drop_stacked(merge_lines(found))
+
+
+def _mostly_covered(covered: np.ndarray, cand: Candidate) -> bool:
+    """Whether >= 70 % of the candidate's polygon is already ``covered`` (a finer level
+    found the line); if not, its polygon is added to ``covered``.
+
+    Drawn in the polygon's own bounding box, not in a frame-sized canvas: on a busy
+    photo the coarse levels propose hundreds of blobs, and clearing and summing a
+    3 MP canvas for each of them cost more than finding them."""
+    poly = np.round(cand.corners()).astype(np.int32)
+    height, width = covered.shape
+    x0, y0 = max(0, int(poly[:, 0].min())), max(0, int(poly[:, 1].min()))
+    x1, y1 = min(width, int(poly[:, 0].max()) + 1), min(height, int(poly[:, 1].max()) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return True
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+    cv2.fillConvexPoly(mask, poly - (x0, y0), 1)
+    area = int(np.count_nonzero(mask))
+    if area == 0:
+        return True
+    window = covered[y0:y1, x0:x1]
+    if int(np.count_nonzero(mask & window)) >= 0.7 * area:
+        return True
+    window |= mask
+    return False
 
 
 def _drop_stacked(cands: list[Candidate]) -> list[Candidate]:
@@ -680,11 +711,35 @@ def _polarities(colour: np.ndarray, pad_x: int, pad_y: int) -> list[np.ndarray]:
 
 
 def _stretch(channel: np.ndarray) -> np.ndarray:
-    lo, hi = np.percentile(channel, (1, 99))
+    """Contrast stretch between the 1st and 99th percentiles.
+
+    Computed on the 256 grey levels (a histogram for the percentiles, a lookup table
+    for the mapping) rather than on every pixel in floating point: the crop of a
+    large caption is megapixels, and this gives the same bytes as
+    ``np.percentile`` and the float arithmetic per pixel."""
+    lo, hi = _percentiles(channel, (1.0, 99.0))
     if hi - lo < 1:
         return channel.copy()
-    stretched = (channel.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return np.clip(stretched, 0, 255).astype(np.uint8)
+    levels = np.arange(256, dtype=np.uint8).astype(np.float32)
+    lut = np.clip((levels - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    return cv2.LUT(np.ascontiguousarray(channel), lut)
+
+
+def _percentiles(channel: np.ndarray, qs: tuple[float, ...]) -> list[np.float64]:
+    """``np.percentile(channel, qs)`` (linear method) of a uint8 array, from its
+    histogram: the same order statistics and the same interpolation."""
+    cum = np.cumsum(np.bincount(channel.ravel(), minlength=256))
+    n = int(cum[-1])
+    out = []
+    for q in qs:
+        virtual = (n - 1) * (np.float64(q) / 100)
+        below = int(np.floor(virtual))
+        gamma = virtual - below
+        a = np.float64(np.searchsorted(cum, below, side="right"))
+        b = np.float64(np.searchsorted(cum, min(below + 1, n - 1), side="right"))
+        # numpy's _lerp: from the upper neighbour when the weight is past one half.
+        out.append(b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma)
+    return out
 
 
 def _binarise(gray: np.ndarray) -> np.ndarray:

@@ -88,18 +88,37 @@ class Hit:
     quad: tuple[tuple[float, float], ...] | None = None  # corners, when known
 
 
-def read_lines(image: np.ndarray, engine: OcrEngine, region: Box | None = None) -> list[PlacedLine]:
-    """OCR every proposed line of ``image`` (or of ``region`` of it), one engine call."""
+def read_lines(
+    image: np.ndarray,
+    engine: OcrEngine,
+    region: Box | None = None,
+    *,
+    work: np.ndarray | None = None,
+) -> list[PlacedLine]:
+    """OCR every proposed line of ``image`` (or of ``region`` of it), one engine call.
+
+    ``work`` is the whole image already reduced for the proposals (``work_size``)."""
+    if region is None:
+        return read_view(image, engine, work=work)
     height, width = image.shape[:2]
-    offset_x = offset_y = 0
-    view = image
-    if region is not None:
-        region = region.clip(width, height)
-        if region.empty:
-            return []
-        view = image[region.slices()]
-        offset_x, offset_y = region.left, region.top
-    candidates = find_candidates(view)
+    region = region.clip(width, height)
+    if region.empty:
+        return []
+    return read_view(image[region.slices()], engine, (region.left, region.top))
+
+
+def read_view(
+    view: np.ndarray,
+    engine: OcrEngine,
+    origin: tuple[int, int] = (0, 0),
+    *,
+    work: np.ndarray | None = None,
+) -> list[PlacedLine]:
+    """``read_lines`` on pixels cut from a larger image at ``origin`` (its top-left
+    corner there): re-reads cut their regions from a redacted copy of only those
+    regions, never of the whole frame."""
+    offset_x, offset_y = origin
+    candidates = find_candidates(view, work)
     if not candidates:
         return []
     crops = [crop for c in candidates for crop in make_crops(view, c)]
