@@ -728,7 +728,8 @@ def _stretch(channel: np.ndarray) -> np.ndarray:
 def _percentiles(channel: np.ndarray, qs: tuple[float, ...]) -> list[np.float64]:
     """``np.percentile(channel, qs)`` (linear method) of a uint8 array, from its
     histogram: the same order statistics and the same interpolation."""
-    cum = np.cumsum(np.bincount(channel.ravel(), minlength=256))
+    hist = cv2.calcHist([np.ascontiguousarray(channel)], [0], None, [256], [0, 256])
+    cum = np.cumsum(hist.ravel().astype(np.int64))
     n = int(cum[-1])
     out = []
     for q in qs:
