@@ -18,7 +18,9 @@ Families (each on both parts):
 - ``darkid``: a national ID in bold monospace (yellow or white) on a dark area, a
   mobile number ``09xx-xxx-xxx`` and a labelled Chinese name;
 - ``overlay``, ``card``, ``xray``: the original dev set's kinds (two caption lines on
-  a bar, outlined or plain; a rotated name card; white-on-black X-ray captions).
+  a bar, outlined or plain; a rotated name card; white-on-black X-ray captions);
+- ``gapped`` (tuning only): labels with their values far to the right, caption lines
+  (Recall, 回診, 2 weeks, ...) between the rows.
 
 The tuning part also includes the original 48-case dev set (``devset_text.build``).
 Ground truth is the exact ink mask of every piece, as in ``devset_text``.
@@ -60,7 +62,16 @@ class Split:
     colours: tuple[tuple[int, int, int], ...]
     harmless: tuple[str, ...]
     clinics: tuple[str, ...]
+    # Tuning only: cases added after the first figures, each family from its own seed
+    # so that the cases before them stay the same images.
+    gapped: int = 0
+    more_harmless: tuple[str, ...] = ()
 
+
+# Caption words of the tuning part's later cases (not the held-out part's words).
+_MORE_HARMLESS = (
+    "Recall", "回診", "側面照", "印模", "2 weeks", "1 month", "Left", "Right", "Occlusal", "Day 14",
+)  # fmt: skip
 
 SPLITS = {
     "tuning": Split(
@@ -79,6 +90,8 @@ SPLITS = {
         colours=((255, 255, 0), (255, 255, 255), (230, 40, 40), (20, 20, 20), (120, 255, 120)),
         harmless=("Before", "After", "術前", "術後", "治療前", "治療後", "#11", "#21"),
         clinics=devset_text.CLINICS,
+        gapped=8,
+        more_harmless=_MORE_HARMLESS,
     ),
     "heldout": Split(
         name="heldout",
@@ -400,6 +413,41 @@ def _cases(split: Split) -> list[Built]:
     # The original dev set's kinds, for the held-out part (tuning has the originals).
     if split.name != "tuning":
         out.extend(_classic(split, rng, zh, en, base))
+    out.extend(_gapped(split, base))
+    return out
+
+
+_GAPPED_KINDS = ("zh", "chart", "id", "mobile", "roc", "date", "en")
+
+
+def _gapped(split: Split, base) -> list[Built]:
+    """Labels with their values far to the right (a form's columns), so that label
+    and value are read as two proposals, and caption lines between the rows: a label
+    alone on its proposal must not take the caption below it for its value."""
+    rng = random.Random(split.seed + 1)
+    zh, en = Faker("zh_TW"), Faker("en_US")
+    zh.seed_instance(split.seed + 1)
+    en.seed_instance(split.seed + 2)
+    out: list[Built] = []
+    for i in range(split.gapped):
+        ident = identity(rng, zh, en)
+        img = base(split.photos[(i + 2) % len(split.photos)], rng.choice((1600, 2000)))
+        size = rng.choice((26, 30, 36, 40))
+        lines: list[Line] = []
+        for kind in rng.sample(_GAPPED_KINDS, 3):
+            label, value = phi_line(ident, rng, kind, split)
+            gap = Piece(" " * rng.randint(8, 16), False, "label")
+            lines.append([label, gap, value] if label.text else [value])
+            words = rng.sample(split.more_harmless, 2)
+            lines.append([Piece(w, False, "harmless") for w in words])
+        x = rng.randint(20, img.shape[1] // 4)
+        y = rng.randint(20, max(21, img.shape[0] - int(1.45 * size * (len(lines) + 1))))
+        patch = img[y : y + int(1.45 * size * len(lines)), x : x + 16 * size]
+        img, items = render_block(
+            img, (x, y), lines, fonts=Fonts(split, rng), size=size,
+            colour=_colour_for(split, rng, patch), outline=rng.random() < 0.3,
+        )  # fmt: skip
+        out.append(Built(f"{split.name}-gapped{i:02d}", "gapped", img, items))
     return out
 
 

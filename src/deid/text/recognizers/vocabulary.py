@@ -54,6 +54,8 @@ _CHINESE_TEXT = """
 """
 CHINESE = frozenset(_CHINESE_TEXT.split())
 _CHINESE_LONGEST = max(len(w) for w in CHINESE)
+# Words whose cut pieces count as caption (not those that are also surnames).
+_CUT_WORDS = ENGLISH - WORD_SURNAMES
 
 # "3 months", "6 weeks", "2週", "3個月": a time since treatment, not a date of anyone's.
 _DURATION = re.compile(
@@ -69,26 +71,49 @@ _STRIP = ",.:;()[]<>'\"!?/·"
 
 def is_caption(text: str) -> bool:
     """Whether ``text`` is made only of caption words, durations and tooth numbers
-    (and has at least one of them): nobody's name, number or date. Words that are
-    also surnames (White, Case) do not count: with them the text may be a name."""
+    (and has at least one whole caption word): nobody's name, number or date.
+
+    Words that are also surnames (White, Day) count only beside another caption word
+    or a number ("Day 14"): alone or together ("Pearl White") they may be a name.
+    A proposal cut short leaves a word's tail at the start of the line ("pper Lower")
+    and a word's head or a lone number at its end ("Lower 3 m"); such pieces of a
+    caption word are part of the caption.
+    """
     rest = _DURATION.sub(" ", text)
     found = rest != text
     rest = _CJK_RUN.sub(lambda m: " " + m.group(0) + " ", rest)
-    for token in rest.split():
-        if _CJK_RUN.fullmatch(token):
-            if not _chinese_words(token):
+    parts = [p.strip(_STRIP) for t in rest.split() for p in t.strip(_STRIP).split("-")]
+    parts = [p for p in parts if p]
+    for i, part in enumerate(parts):
+        if _CJK_RUN.fullmatch(part):
+            if not _chinese_words(part):
                 return False
             found = True
             continue
-        for part in token.strip(_STRIP).split("-"):
-            part = part.strip(_STRIP)
-            if not part:
-                continue
-            word = part.lower()
-            if (word not in ENGLISH or word in WORD_SURNAMES) and not _TOOTH.match(part):
-                return False
+        word = part.lower()
+        if (word in ENGLISH and word not in WORD_SURNAMES) or _TOOTH.match(part):
             found = True
+        elif word in WORD_SURNAMES:
+            continue  # a caption word only beside another one: "Day 14", not "Pearl White"
+        elif not (
+            (i == 0 and _tail_of_word(word))
+            or (i == len(parts) - 1 and (_head_of_word(word) or _SHORT_NUMBER.match(word)))
+            # "3 m": a duration cut short
+            or (i == len(parts) - 2 and _SHORT_NUMBER.match(word) and parts[-1].isalpha())
+        ):
+            return False
     return found
+
+
+_SHORT_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def _head_of_word(piece: str) -> bool:
+    return piece.isalpha() and any(w.startswith(piece) and w != piece for w in _CUT_WORDS)
+
+
+def _tail_of_word(piece: str) -> bool:
+    return piece.isalpha() and any(w.endswith(piece) and w != piece for w in _CUT_WORDS)
 
 
 def _chinese_words(run: str) -> bool:
