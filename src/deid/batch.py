@@ -50,6 +50,7 @@ from .review import write_review
 from .selection import Selection
 from .stages import resolve as resolve_stage
 from .summary import BatchRecord, StageTime, read_rows, stage_times, write_csv
+from .thread_share import ThreadShare
 from .types import Reason
 from .workers import Supervisor, start_error, usable_cores
 
@@ -264,10 +265,7 @@ def _worker_count(workers: int | None, config: Config) -> int:
 def _per_worker(config: Config, workers: int) -> Config:
     """Each worker's share of the cores for the face stage's threads, so workers do not
     crowd each other out (threads change no output and are not in the digest)."""
-    threads = min(config.faces.threads, max(1, usable_cores() // workers))
-    if threads == config.faces.threads:
-        return config
-    return config.replace(faces={"threads": threads})
+    return ThreadShare.of(workers, usable_cores()).limit(config)
 
 
 def _write_summary(
@@ -371,9 +369,10 @@ def _run_supervised(
     *,
     stop: threading.Event | None = None,
 ) -> None:
+    share = ThreadShare.of(workers, usable_cores())
     supervisor = Supervisor(
         min(workers, len(todo)),
-        functools.partial(_worker_pipeline, config.to_dict(), consent),
+        functools.partial(_worker_pipeline, config.to_dict(), consent, share.threads),
         functools.partial(_worker_run, str(dst)),
         job_timeout=config.batch.image_timeout_s,
         start_timeout=config.batch.start_timeout_s,
@@ -629,8 +628,13 @@ def _with_extension(rel: str, fmt: str) -> str:
     return rel if p.suffix.lower() in same else str(p.with_suffix(wanted))
 
 
-def _worker_pipeline(config: dict[str, Any], consent: ConsentGate | None = None) -> Pipeline:
-    """Runs in a worker process: the pipeline it keeps for all its images."""
+def _worker_pipeline(
+    config: dict[str, Any], consent: ConsentGate | None = None, threads: int | None = None
+) -> Pipeline:
+    """Runs in a worker process: the pipeline it keeps for all its images, built after
+    the worker's thread pools are capped at its share of the cores (``thread_share.py``)."""
+    if threads is not None:
+        ThreadShare(threads).apply()
     return Pipeline(Config.from_mapping(config), consent=consent)
 
 
