@@ -135,6 +135,7 @@ CASES = [
     ("long_identifier", "Z2234S6781", "Z2234S6781"),
     ("long_identifier", "5123456789", "5123456789"),
     ("long_identifier", "Al2345678", "Al2345678"),  # a digit lost
+    ("long_identifier", "A123-456-780", "A123-456-780"),  # gaps read as dashes
     ("long_identifier", "001 2345", "001 2345"),  # a chart number split by OCR
     ("long_identifier", "11 21 36", None),
     ("long_identifier", "113 05 01", None),
@@ -216,12 +217,16 @@ def test_overlapping_matches_become_one_span() -> None:
         ("身份证:A12345678", "national_id"),
         ("电话 2345 678", "phone"),
         ("病歴號碼 305", "medical_record_number"),
+        ("病歷號碣 K-77", "medical_record_number"),  # one character misread
+        ("身分讚:A12345678", "national_id"),
+        ("電話號碼 12345", "phone"),
     ],
 )
 def test_labels_read_in_simplified_or_japanese_forms_lead_their_value(
     line: str, category: str
 ) -> None:
-    """OCR reads 病歷號碼 as 病历号码 or 病歴號碼 in some fonts; the label still counts."""
+    """OCR reads 病歷號碼 as 病历号码 or 病歴號碼 in some fonts, or one character of it
+    as another; the label still counts, and its whole value is taken."""
     matches = find_all(line)
     assert [m.category.name for m in matches] == [category]
     assert line[matches[0].start :].strip() == line[matches[0].start : matches[0].end]

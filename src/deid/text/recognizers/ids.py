@@ -50,7 +50,10 @@ _ID_SHAPE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z] ?[A-Da-d0-9](?: ?\d){8})(?![A
 # Inside an ID every character after the leading letter is a digit (or, on the old
 # resident certificates, the second is A-D), so there a look-alike letter is a
 # misread digit wherever it stands: "Al23456789" is A123456789 read with an l.
-_ID_LOOSE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z](?: ?[0-9OoDIl|iSsBZzgq]){7,10})(?![A-Za-z0-9])")
+# OCR may also read a wide gap as a space or a dash.
+_ID_LOOSE = re.compile(
+    r"(?<![A-Za-z0-9-])([A-Za-z](?:[ -]?[0-9OoDIl|iSsBZzgq]){7,10})(?![A-Za-z0-9]|-\d)"
+)
 _SECOND = frozenset("12ABCDabcd89")
 
 
@@ -70,12 +73,13 @@ def _id_shapes(text: str) -> list[tuple[int, int, str]]:
 def _loose_ids(text: str) -> list[tuple[int, int, str]]:
     """(start, end, value) of tokens an ID misread by OCR would give: a letter, then
     eight to ten characters that are digits or their look-alikes (at least six real
-    digits, at most three spaces), the look-alikes turned into digits."""
+    digits, at most three spaces or dashes), the look-alikes turned into digits."""
     out = []
     for m in _ID_LOOSE.finditer(text):
         token = m.group(1)
-        rest = token[1:].replace(" ", "")
-        if token.count(" ") > 3 or sum(c.isdigit() for c in rest) < 6:
+        rest = token[1:].replace(" ", "").replace("-", "")
+        gaps = token.count(" ") + token.count("-")
+        if gaps > 3 or sum(c.isdigit() for c in rest) < 6:
             continue
         second = rest[0] if rest[0] in _SECOND else rest[0].translate(_LOOKALIKE_DIGITS)
         value = token[0].upper() + second.upper() + rest[1:].translate(_LOOKALIKE_DIGITS)

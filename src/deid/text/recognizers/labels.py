@@ -32,7 +32,7 @@ LABELS: tuple[tuple[Category, tuple[str, ...]], ...] = (
     (MEDICAL_RECORD_NUMBER, ("病歷號碼", "病歷編號", "病歷號", "病歷", "病人ID", "病患編號")),
     (NATIONAL_ID, ("身分證字號", "身份證字號", "身分證號", "身分證", "身份證", "統一證號",
                    "居留證號", "居留證")),
-    (PHONE, ("行動電話", "聯絡電話", "電話", "手機")),
+    (PHONE, ("行動電話", "聯絡電話", "電話號碼", "手機號碼", "電話", "手機")),
     (DATE, ("出生日期", "出生年月日", "生日", "出生")),
     (ADDRESS, ("地址", "住址")),
 )  # fmt: skip
@@ -49,7 +49,27 @@ LATIN_LABELS: tuple[tuple[Category, tuple[str, ...]], ...] = (
     (EMAIL, (r"E-?mail",)),
 )  # fmt: skip
 
-_CJK_ALT = "|".join(re.escape(w) for _, words in LABELS for w in words)
+
+def _one_misread(word: str) -> list[str]:
+    """A label of three or more characters with any one of them read as another CJK
+    character (病歷號碣, 身分讚): the others still say which label it is."""
+    if len(word) < 3:
+        return []
+    return [re.escape(word[:i]) + _ANY_CJK + re.escape(word[i + 1 :]) for i in range(len(word))]
+
+
+_ANY_CJK = r"[\u4e00-\u9fff]"
+_CJK_WORDS = [w for _, words in LABELS for w in words]
+# Longest first (regex alternation takes the first that matches, not the longest):
+# 病歷號碣 is 病歷號碼 misread, not 病歷號 followed by 碣. Exact before misread.
+_CJK_ALT = "|".join(
+    alt
+    for _, _, alt in sorted(
+        [(len(w), 0, re.escape(w)) for w in _CJK_WORDS]
+        + [(len(w), 1, alt) for w in _CJK_WORDS for alt in _one_misread(w)],
+        key=lambda t: (-t[0], t[1]),
+    )
+)
 _LATIN_ALT = "|".join(w for _, words in LATIN_LABELS for w in words)
 # Latin labels stand as words and, being common English, need their colon unless
 # they are one of the unmistakable abbreviations (MRN, DOB, Tel).
@@ -65,6 +85,9 @@ _MAX_VALUE = 40
 def _category(label: str) -> Category:
     for category, words in LABELS:
         if label in words:
+            return category
+    for category, words in LABELS:
+        if any(re.fullmatch("|".join(_one_misread(w)), label) for w in words if len(w) >= 3):
             return category
     for category, words in LATIN_LABELS:
         if any(re.fullmatch(w, label, re.IGNORECASE) for w in words):
