@@ -190,7 +190,11 @@ def test_label_on_the_line_before_or_to_the_left_leads_the_value() -> None:
     assert find_all("xu ae", "") == []
 
 
-@pytest.mark.parametrize("caption", ["Upper Lower", "3 months", "Follow-up", "正面照 咬合", "#11"])
+@pytest.mark.parametrize(
+    "caption",
+    ["Upper Lower", "3 months", "Follow-up", "正面照 咬合", "#11", "Day 14", "印模 0cclusal",
+     "pper Lower 3 m"],
+)  # fmt: skip
 @pytest.mark.parametrize("label", ["姓名:", "Name:", "生日", "病歷號碼", "Tel"])
 def test_a_caption_line_is_not_the_value_of_a_label_on_another_line(
     caption: str, label: str
@@ -200,6 +204,12 @@ def test_a_caption_line_is_not_the_value_of_a_label_on_another_line(
     assert find_all(caption, label) == []
     # Beside the label on one line, the value is taken whatever it reads.
     assert find_all(f"{label} {caption}") != []
+
+
+@pytest.mark.parametrize("value", ["Pearl White", "Ae Xu", "A1234", "陳怡 術前", "Upper Xu"])
+def test_what_may_be_a_value_is_still_led_by_a_label_on_another_line(value: str) -> None:
+    """Surnames that are also caption words, short reads and mixed lines stay PHI."""
+    assert find_all(value, "姓名:") != [] or find_all(value, "Name:") != []
 
 
 def test_overlapping_matches_become_one_span() -> None:

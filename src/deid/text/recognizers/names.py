@@ -97,10 +97,11 @@ class ChineseName(Recognizer):
                 if _name_length_ok(token[cut:]):
                     found.append(self._match(start + cut, m.end(1), 0.85))
                     break
-        label_above = bool(_LABEL_ONLY.search(before.strip()))
+        # A caption line is not the value of a label on the line above (see vocabulary).
+        label_above = bool(_LABEL_ONLY.search(before.strip())) and not is_caption(text)
         for i, m in enumerate(_CJK_RUN.finditer(text)):
             token = m.group(0)
-            if label_above and i == 0 and 2 <= len(token) <= 4 and not is_caption(token):
+            if label_above and i == 0 and 2 <= len(token) <= 4:
                 found.append(self._match(m.start(), m.end(), 0.85))
             elif _name_length_ok(token) and token not in _NOT_NAMES and not is_caption(token):
                 found.append(self._match(m.start(), m.end(), 0.6))
@@ -175,12 +176,9 @@ class EnglishName(Recognizer):
             if not _all_vocabulary(text[m.start : m.end])
         ]
         found += self._regex(_HONORIFIC, text, 0.85, group=1)
-        if _EN_LABEL_ONLY.search(before.strip()):
-            found += [
-                m
-                for m in self._regex(_LEADING_WORDS, text, 0.8, group=1)
-                if not is_caption(text[m.start : m.end])
-            ]
+        # A caption line is not the value of a label on the line above (see vocabulary).
+        if _EN_LABEL_ONLY.search(before.strip()) and not is_caption(text):
+            found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
         spaced = _SPACE_MISREAD.sub(" ", text)  # same length: spans stay aligned
         for pattern in (_SHAPE, _UPPER_SHAPE, _JOINED, _CUT_START):
             for m in pattern.finditer(spaced):

@@ -75,34 +75,44 @@ def is_caption(text: str) -> bool:
 
     Words that are also surnames (White, Day) count only beside another caption word
     or a number ("Day 14"): alone or together ("Pearl White") they may be a name.
+    A word OCR read with a digit for a letter ("0cclusal") is read in letters.
     A proposal cut short leaves a word's tail at the start of the line ("pper Lower")
     and a word's head or a lone number at its end ("Lower 3 m"); such pieces of a
     caption word are part of the caption.
     """
     rest = _DURATION.sub(" ", text)
-    found = rest != text
+    plain = rest != text  # a duration is a caption word
+    numbers = surname_words = 0
     rest = _CJK_RUN.sub(lambda m: " " + m.group(0) + " ", rest)
     parts = [p.strip(_STRIP) for t in rest.split() for p in t.strip(_STRIP).split("-")]
-    parts = [p for p in parts if p]
+    parts = [_letters(p) for p in parts if p]
     for i, part in enumerate(parts):
+        word = part.lower()
+        last = i == len(parts) - 1
         if _CJK_RUN.fullmatch(part):
             if not _chinese_words(part):
                 return False
-            found = True
-            continue
-        word = part.lower()
-        if (word in ENGLISH and word not in WORD_SURNAMES) or _TOOTH.match(part):
-            found = True
+            plain = True
         elif word in WORD_SURNAMES:
-            continue  # a caption word only beside another one: "Day 14", not "Pearl White"
-        elif not (
-            (i == 0 and _tail_of_word(word))
-            or (i == len(parts) - 1 and (_head_of_word(word) or _SHORT_NUMBER.match(word)))
-            # "3 m": a duration cut short
-            or (i == len(parts) - 2 and _SHORT_NUMBER.match(word) and parts[-1].isalpha())
-        ):
+            surname_words += 1
+        elif word in ENGLISH or _TOOTH.match(part):
+            plain = True
+        elif _SHORT_NUMBER.match(word) and (last or (i == len(parts) - 2 and parts[-1].isalpha())):
+            numbers += 1  # "Lower 3", or "3 m": a duration cut short
+        elif not ((i == 0 and _tail_of_word(word)) or (last and _head_of_word(word))):
             return False
-    return found
+    return plain or (surname_words == 1 and numbers > 0)
+
+
+def _letters(token: str) -> str:
+    """A word OCR read with a digit for a letter ("0cclusal", "F1nal") spelled in
+    letters; numbers and codes stay as they are."""
+    if sum(c.isalpha() for c in token) >= 3 and sum(c.isdigit() for c in token) == 1:
+        return token.translate(_LETTER_LOOKALIKES)
+    return token
+
+
+_LETTER_LOOKALIKES = str.maketrans("0158", "olsb")
 
 
 _SHORT_NUMBER = re.compile(r"^\d{1,3}$")
