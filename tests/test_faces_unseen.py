@@ -22,7 +22,7 @@ from skimage.metrics import structural_similarity
 import deid
 from deid import redact
 from deid.config import Config
-from deid.faces.eyes import eyes_visible, reaches_edge
+from deid.faces.eyes import eyes_visible, in_picture, reaches_edge
 from deid.faces.geometry import Detection
 from deid.models import ModelStore
 from deid.stages.base import Context
@@ -298,3 +298,91 @@ def test_small_face_boxed_with_its_collar_is_kept(stage, name, width):
         assert len(kept) == 1
         # the whole detector box is obscured, not the tighter one
         assert kept[0][0].width == collar.width
+
+
+def lips(name: str, grow: float, width: int) -> np.ndarray:
+    """The lips and ``grow`` x their width around them, enlarged to ``width`` px."""
+    image, t = photo(name), TRUTH[name]
+    x0, y0, x1, y1 = t["mouth"]
+    g = grow * (x1 - x0)
+    crop = image[int(y0 - g) : int(y1 + g), int(x0 - g) : int(x1 + g)]
+    zoom = width / crop.shape[1]
+    return cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+
+
+def three_quarter_lips(name: str, recede: float, width: int) -> np.ndarray:
+    image, t = photo(name), TRUTH[name]
+    turned, m = turned_three_quarter(image, recede)
+    x0, y0, x1, y1 = t["mouth"]
+    g = 0.3 * (x1 - x0)
+    (ax, ay), (bx, by) = moved(m, x0 - g, y0 - g), moved(m, x1 + g, y1 + g)
+    crop = turned[int(ay) : int(by), int(ax) : int(bx)]
+    zoom = width / crop.shape[1]
+    return cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+
+
+@pytest.mark.parametrize("view", ["frontal", "three_quarter"])
+def test_lip_crop_turned_a_quarter_without_exif_is_untouched(stage, view):
+    """The upright detector takes a sideways smile for a face; no refit upright is sure
+    of a face, the refit a quarter turn away is, with both eyes beyond the frame."""
+    crop = (
+        lips("astronaut", 0.4, 1600)
+        if view == "frontal"
+        else three_quarter_lips("astronaut", 0.22, 480)
+    )
+    image = np.ascontiguousarray(np.rot90(crop, 1))
+    out, result = process(stage, image)
+    assert result.findings == () and result.review == ()
+    assert np.array_equal(out, image)
+
+
+def tilted(image: np.ndarray, degrees: float) -> np.ndarray:
+    """Turned by a few degrees in place, the corners filled black (a straightened crop)."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR)
+
+
+@pytest.mark.parametrize(
+    ("name", "below", "pad", "width", "degrees"),
+    [("grace", 0.15, 0.4, 1200, -14), ("grace", 0.15, 0.1, 480, -14)],
+)
+def test_tilted_lower_face_crop_with_black_corners_is_untouched(
+    stage, name, below, pad, width, degrees
+):
+    """The refit puts an eye in a black corner, inside the frame but outside the picture."""
+    image = tilted(lower_face(name, below, pad, width), degrees)
+    out, result = process(stage, image)
+    assert result.findings == () and result.review == ()
+    assert np.array_equal(out, image)
+
+
+def test_eyes_on_black_fill_are_not_in_the_picture():
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[:, 100:] = data.astronaut()[:100, :100]
+    points = np.array([[20.0, 50.0], [150.0, 50.0], [-5.0, 50.0], [150.0, 120.0]])
+    assert in_picture(points, image).tolist() == [False, True, False, False]
+
+
+@pytest.mark.parametrize(("background", "style"), [("gravel", "dim"), ("coffee", "plain")])
+def test_small_blurred_face_the_mesh_doubts_is_obscured(stage, background, style):
+    """A 40 px face blurred by 1.6 px: the mesh scores it near 0, the detector is sure of
+    it twice (tile and a look centred on it), so it is obscured."""
+    scene = getattr(data, background)()
+    scene = np.stack([scene] * 3, axis=-1) if scene.ndim == 2 else scene
+    canvas = cv2.resize(scene, (2000, 1500), interpolation=cv2.INTER_LINEAR)
+    crop, (ox, oy) = head("astronaut")
+    t = TRUTH["astronaut"]
+    s = 40 / (t["face"][2] - t["face"][0])
+    small = restyle(cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA), style)
+    x, y = 700, 900
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = cv2.GaussianBlur(small, (0, 0), 1.6)
+    out, result = process(stage, canvas)
+    assert result.review == ()
+    for ex0, ey0, ex1, ey1 in t["eyes"]:
+        box = Box(
+            x + int((ex0 - ox) * s), y + int((ey0 - oy) * s),
+            x + int(np.ceil((ex1 - ox) * s)), y + int(np.ceil((ey1 - oy) * s)),
+        )  # fmt: skip
+        diff = np.abs(out[box.slices()].astype(int) - canvas[box.slices()].astype(int)).max(axis=2)
+        assert float(np.mean(diff > 0)) > 0.9
