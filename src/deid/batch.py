@@ -42,6 +42,7 @@ from .config import Config
 from .consent import ConsentGate
 from .deadline import Deadline
 from .errors import ConfigError, DeidError, ImageTimeout
+from .memory import release_freed_memory
 from .models import ModelStore
 from .names import NamePolicy, name_policy
 from .pipeline import Pipeline
@@ -639,8 +640,13 @@ def _worker_pipeline(
 
 
 def _worker_run(dst: str, pipe: Pipeline, job: _Job) -> BatchItem:
-    """Runs in a worker process; its supervisor enforces the time limit by killing it."""
-    return _run_job(pipe, job, Path(dst))
+    """Runs in a worker process; its supervisor enforces the time limit by killing it.
+    The image's freed memory goes back to the system before the next one, so a worker's
+    footprint does not creep up with the number of images (``memory.py``)."""
+    try:
+        return _run_job(pipe, job, Path(dst))
+    finally:
+        release_freed_memory()
 
 
 __all__ = ["BatchItem", "BatchSummary", "check_paths", "iter_inputs", "run_batch"]
