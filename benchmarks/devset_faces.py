@@ -866,6 +866,27 @@ def build_more_tuning(seed: int = 11) -> list[dict]:
     return cases
 
 
+def build_probe_tuning(small_seeds: tuple[int, ...] = (13, 14, 15),
+                       lower_seeds: tuple[int, ...] = (13, 14)) -> list[dict]:  # fmt: skip
+    """Tuning cases from probes of the failure modes with fresh seeds: patient photos
+    with small background faces (the mesh doubts many blurred 40-60 px faces), and
+    nose-to-chin and lip crops, frontal and turned to a three-quarter view (tilted crops
+    with black corners, lips turned a quarter without EXIF)."""
+    cases = []
+    for seed in small_seeds:
+        found = patient_with_small_faces(TUNING, np.random.default_rng(seed), 6)
+        cases += [{**c, "name": f"p{seed}_{c['name']}"} for c in found]
+    for seed in lower_seeds:
+        rng = np.random.default_rng(seed)
+        found = lower_face_cases(TUNING, rng, 2)
+        found += lower_face_cases(TUNING, rng, 1, three_quarter_sources(TUNING, rng))
+        cases += [{**c, "name": f"p{seed}_{c['name']}"} for c in found]
+    for c in cases:
+        h, w = c.get("upright_shape") or c["image"].shape[:2]
+        c["faces"] = clip_truth(c["faces"], w, h)
+    return cases
+
+
 def build_heldout(seed: int = 2027) -> list[dict]:
     rng = np.random.default_rng(seed)
     cases = portrait_cases(HELDOUT, rng) + build_failure_modes(HELDOUT, seed + 1)
@@ -963,6 +984,7 @@ def main() -> None:
     if args.split in ("all", TUNING):
         # Last, so that the cases before keep their place (and their camera grain seed).
         cases += [{**c, "split": TUNING} for c in build_more_tuning()]
+        cases += [{**c, "split": TUNING} for c in build_probe_tuning()]
     write(cases, args.out, args.check)
 
 
