@@ -1,0 +1,138 @@
+"""Face stage speed, one revision against the working tree, in alternating rounds.
+
+On a shared machine a face-stage figure taken today cannot be set against one taken
+yesterday, nor one revision's figure against another's taken minutes apart. This
+script runs the face stage of a base revision (``git archive`` of its ``src/deid``)
+and of the working tree on the same 12 MP photos, in alternating worker processes,
+and sets each image's face-stage time against the Pillow floor F (decode + quality 95
+encode of the same file) measured just before it in the same process. It prints the
+median ratio by wall clock and by CPU time (the worker's threads summed, which holds
+on a loaded machine where the wall clock does not), the tiles the small-face pass ran
+and the faces found, which must agree unless the change is meant to alter detection.
+
+    .venv/bin/python benchmarks/face_stage_ab.py --base HEAD~1 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ROOT / "build" / "bench" / "12mp"
+WORKER_TIMEOUT_S = 1800
+WARM_UP = 3  # a fresh process's first Pillow round trips are slow
+
+
+def worker(folder: Path) -> None:
+    """One round in this process: the floor and the face stage for every photo."""
+    import numpy as np
+    from PIL import Image
+
+    from deid.config import Config
+    from deid.faces import detector
+    from deid.models import ModelStore
+    from deid.stages.faces import FaceStage
+
+    stage = FaceStage(Config().faces, ModelStore())
+    tiles = [0]
+    run_tile = detector.FrontalDetector._tile
+
+    def counted(self, *args):  # type: ignore[no-untyped-def]
+        tiles[0] += 1
+        return run_tile(self, *args)
+
+    detector.FrontalDetector._tile = counted  # type: ignore[method-assign]
+
+    def floor(path: Path) -> tuple[float, float, np.ndarray]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        with Image.open(path) as im:
+            rgb = im.convert("RGB")
+        rgb.save(io.BytesIO(), "JPEG", quality=95)
+        return time.perf_counter() - wall, time.process_time() - cpu, np.asarray(rgb)
+
+    paths = sorted(folder.glob("*.jpg"))
+    for _ in range(WARM_UP):
+        floor(paths[0])
+    out = {}
+    try:
+        for path in paths:
+            f_wall, f_cpu, pixels = min((floor(path) for _ in range(2)), key=lambda r: r[1])
+            pixels.setflags(write=False)
+            tiles[0] = 0
+            wall, cpu = time.perf_counter(), time.process_time()
+            faces = stage.find(pixels)
+            out[path.name] = {
+                "floor_wall": f_wall, "floor_cpu": f_cpu,
+                "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                "tiles": tiles[0], "faces": len(faces),
+            }  # fmt: skip
+    finally:
+        stage.close()
+    print(json.dumps(out))
+
+
+def export(rev: str, into: Path) -> Path:
+    """``src/deid`` of ``rev`` under ``into``, with the checkout's models beside it."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "src/deid"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    (into / "models").symlink_to(ROOT / "models")
+    return into / "src"
+
+
+def one_round(src: Path, folder: Path) -> dict[str, dict[str, float]]:
+    env = dict(os.environ, PYTHONPATH=str(src))
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", "--photos", str(folder)],
+        env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def summary(name: str, rounds: list[dict[str, dict[str, float]]]) -> dict[str, int]:
+    samples = [s for r in rounds for s in r.values()]
+    wall = statistics.median(s["wall"] / s["floor_wall"] for s in samples)
+    cpu = statistics.median(s["cpu"] / s["floor_cpu"] for s in samples)
+    tiles = statistics.mean(s["tiles"] for s in samples)
+    print(f"  {name:12s} faces / F: wall {wall:5.2f}, CPU {cpu:5.2f}; tiles per photo {tiles:.0f}")
+    return {photo: int(s["faces"]) for photo, s in rounds[-1].items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", default="HEAD", help="revision to compare with (git)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each, alternating")
+    parser.add_argument("--photos", type=Path, default=PHOTOS, help="folder of 12 MP JPEGs")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.photos)
+        return
+    if not any(args.photos.glob("*.jpg")):
+        sys.exit(f"no photos in {args.photos}: run benchmarks/run.py --sets 12 once to make them")
+    with tempfile.TemporaryDirectory(prefix="deid-ab-") as tmp:
+        base_src = export(args.base, Path(tmp))
+        current_src = ROOT / "src"
+        base, current = [], []
+        for _ in range(args.rounds):
+            base.append(one_round(base_src, args.photos))
+            current.append(one_round(current_src, args.photos))
+    print(f"face stage, {len(base[0])} photos, {args.rounds} alternating rounds")
+    before = summary(args.base, base)
+    after = summary("working tree", current)
+    differ = sorted(p for p in before if before[p] != after.get(p))
+    print("  faces found differ on: " + (", ".join(differ) if differ else "none"))
+
+
+if __name__ == "__main__":
+    main()
