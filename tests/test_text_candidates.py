@@ -138,3 +138,26 @@ def test_proposals_from_a_given_reduced_frame_equal_those_made_here() -> None:
     assert given and given == find_candidates(frame)
     # A reduced frame of another size is not taken for the work image.
     assert find_candidates(frame, work[:-2]) == given
+
+
+@pytest.mark.parametrize("angle", [0.0, -7.0])
+def test_tall_line_is_cut_small_and_maps_back_onto_its_ink(engine, angle: float) -> None:
+    """A line hundreds of pixels tall is cropped from a reduced copy: the crop is the
+    OCR's size, reads the same, and its words land on the line's ink in the frame."""
+    from deid.text.candidates import _REDUCE_ABOVE, TARGET_LINE_HEIGHT
+
+    pixels, ink = _render(
+        (3000, 1400), "0912-345-678", 260, (150, 500), (20, 20, 20), (240, 240, 240), angle
+    )
+    cand = _best(find_candidates(pixels), ink)
+    assert cand.height > _REDUCE_ABOVE
+    crop = make_crop(pixels, cand)
+    assert crop.pixels.shape[0] < 4 * TARGET_LINE_HEIGHT
+    words = engine.read([crop.pixels])[0]
+    assert "0912-345-678" in "".join(w.text for w in words)
+    ink_box = type(cand.bbox())(*ink)
+    whole = crop.box_to_image(type(ink_box)(0, 0, *crop.pixels.shape[::-1]), 3000, 1400)
+    assert whole.intersection(ink_box).area > 0.97 * ink_box.area
+    assert 0.5 * cand.height < crop.text_height < 1.5 * cand.height
+    first = crop.box_to_image(words[0].box, 3000, 1400)
+    assert first.left < ink_box.left + 0.2 * ink_box.width

@@ -13,7 +13,7 @@ the text height the OCR engine reads best.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -33,6 +33,9 @@ _SNAP_ANGLE = 2.5
 # Text height (ink rows of one line) the OCR engine is given.
 TARGET_LINE_HEIGHT = 36
 _MAX_CROP_WIDTH = 3000
+# Lines taller than this (image pixels) are cut from a reduced copy of their
+# surroundings (``_reduced_crops``).
+_REDUCE_ABOVE = 4 * TARGET_LINE_HEIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +448,52 @@ def make_crop(image: np.ndarray, cand: Candidate) -> Crop:
 
 
 def make_crops(image: np.ndarray, cand: Candidate, depth: int = 0) -> list[Crop]:
+    """See ``_line_crops``; a line much taller than the OCR's text height is cut from
+    a reduced copy of its surroundings (``_reduced_crops``)."""
+    if cand.height > _REDUCE_ABOVE:
+        return _reduced_crops(image, cand)
+    return _line_crops(image, cand, depth)
+
+
+def _reduced_crops(image: np.ndarray, cand: Candidate) -> list[Crop]:
+    """``make_crops`` of a tall line, at the resolution its crops need.
+
+    Its crops end up ``TARGET_LINE_HEIGHT`` tall whatever its size, yet finding its
+    polarity, band and strokes at full size costs as many pixels as the line has (a
+    coarse proposal on a 12 MP frame is hundreds of pixels tall). The line's
+    surroundings are area-reduced until it is ``2 * TARGET_LINE_HEIGHT`` tall, which
+    keeps its band (at least half the proposal) at or above the OCR's height, and the
+    crops map back to the full frame."""
+    factor = 2 * TARGET_LINE_HEIGHT / cand.height
+    margin = math.ceil(2 / factor)
+    pad_x, pad_y = 1.2 * cand.height + 4, 0.8 * cand.height + 4
+    outer = Candidate(
+        cand.cx, cand.cy, cand.width + 2 * pad_x, cand.height + 2 * pad_y, cand.angle
+    ).bbox()
+    height, width = image.shape[:2]
+    area = outer.pad(margin).clip(width, height)
+    if area.empty:
+        return _line_crops(image, cand, 0)
+    size = (max(1, round(area.width * factor)), max(1, round(area.height * factor)))
+    small = cv2.resize(image[area.slices()], size, interpolation=cv2.INTER_AREA)
+    fx, fy = size[0] / area.width, size[1] / area.height
+    local = Candidate(
+        (cand.cx - area.left) * fx, (cand.cy - area.top) * fy,
+        cand.width * fx, cand.height * fy, cand.angle,
+    )  # fmt: skip
+    up = np.array([[1 / fx, 0, area.left], [0, 1 / fy, area.top], [0, 0, 1]], dtype=np.float64)
+    return [
+        replace(
+            crop,
+            to_image=(up @ np.vstack([crop.to_image, [0, 0, 1]]))[:2],
+            text_height=crop.text_height / fy,
+            candidate=cand,
+        )
+        for crop in _line_crops(small, local, 0)
+    ]
+
+
+def _line_crops(image: np.ndarray, cand: Candidate, depth: int = 0) -> list[Crop]:
     """Upright, dark-on-light crops of the line, scaled to the OCR text height.
 
     The line is cut out with a generous margin above and below (a proposal on photo
@@ -465,7 +514,7 @@ def make_crops(image: np.ndarray, cand: Candidate, depth: int = 0) -> list[Crop]
     if depth < 2:
         parts = _split_rows(gray, cand, pad_x, pad_y)
         if parts:
-            return [crop for part in parts for crop in make_crops(image, part, depth + 1)]
+            return [crop for part in parts for crop in _line_crops(image, part, depth + 1)]
     back = np.vstack([cv2.invertAffineTransform(matrix), [0, 0, 1]])
     top, bottom = _line_band(gray, pad_y, cand.height)
     band_h = max(4.0, bottom - top)
