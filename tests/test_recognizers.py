@@ -106,6 +106,8 @@ CASES = [
     ("en_name", "AmyHansen", "AmyHansen"),  # or dropped
     ("en_name", "ames Preston", "ames Preston"),  # the line's start cut off
     ("en_name", "BeforeAfter", None),
+    ("en_name", "clusal Day 14", None),  # a caption line with its start cut off
+    ("en_name", "Occlusal Day 14 Amy Hansen", "Amy Hansen"),
     ("en_name", "upper Left", None),
     ("en_name", "3 months", None),
     ("en_name", "Lakeside Family Dental", None),

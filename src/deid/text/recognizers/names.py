@@ -180,7 +180,10 @@ class EnglishName(Recognizer):
         if _EN_LABEL_ONLY.search(before.strip()) and not is_caption(text):
             found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
         spaced = _SPACE_MISREAD.sub(" ", text)  # same length: spans stay aligned
-        for pattern in (_SHAPE, _UPPER_SHAPE, _JOINED, _CUT_START):
+        # Shapes alone say nothing on a line of caption words ("clusal Day 14": the
+        # start of Occlusal cut off, and Day is a surname too).
+        shapes = () if is_caption(text) else (_SHAPE, _UPPER_SHAPE, _JOINED, _CUT_START)
+        for pattern in shapes:
             for m in pattern.finditer(spaced):
                 if not _caption_words(m.group(1)):
                     found.append(self._match(m.start(1), m.end(1), 0.55))
