@@ -9,8 +9,11 @@ returns every whole free page of every arena to the system (``madvise``), so a w
 starts each image from about the same footprint, whatever came before: peak RSS then
 depends on the largest image, not on how many the batch holds.
 
-It costs a walk over the free lists (about a millisecond, against seconds per image).
-Elsewhere than glibc (musl, macOS) there is no such call and nothing is done.
+The cost is the next image faulting those pages in again: measured in one process on
+the 2-core machine (4 photos of 1 MP per group, groups with and without it alternating),
+4 % more CPU time per photo, for a resident set between images of 327 MiB instead of
+382 MiB; the call itself takes a few milliseconds. Elsewhere than glibc (musl, macOS)
+there is no such call and nothing is done.
 """
 
 from __future__ import annotations
