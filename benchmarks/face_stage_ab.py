@@ -18,18 +18,16 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PHOTOS = ROOT / "build" / "bench" / "12mp"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ab_rounds import Round, add_arguments, alternate, ratios, warm_floor
+
 WORKER_TIMEOUT_S = 1800
-WARM_UP = 3  # a fresh process's first Pillow round trips are slow
 
 
 def worker(folder: Path) -> None:
@@ -60,8 +58,7 @@ def worker(folder: Path) -> None:
         return time.perf_counter() - wall, time.process_time() - cpu, np.asarray(rgb)
 
     paths = sorted(folder.glob("*.jpg"))
-    for _ in range(WARM_UP):
-        floor(paths[0])
+    warm_floor(paths, floor)
     out = {}
     try:
         for path in paths:
@@ -80,29 +77,9 @@ def worker(folder: Path) -> None:
     print(json.dumps(out))
 
 
-def export(rev: str, into: Path) -> Path:
-    """``src/deid`` of ``rev`` under ``into``, with the checkout's models beside it."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev, "src/deid"], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    (into / "models").symlink_to(ROOT / "models")
-    return into / "src"
-
-
-def one_round(src: Path, folder: Path) -> dict[str, dict[str, float]]:
-    env = dict(os.environ, PYTHONPATH=str(src))
-    done = subprocess.run(
-        [sys.executable, __file__, "--worker", "--photos", str(folder)],
-        env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, check=True,
-    )  # fmt: skip
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def summary(name: str, rounds: list[dict[str, dict[str, float]]]) -> dict[str, int]:
+def summary(name: str, rounds: list[Round]) -> dict[str, int]:
     samples = [s for r in rounds for s in r.values()]
-    wall = statistics.median(s["wall"] / s["floor_wall"] for s in samples)
-    cpu = statistics.median(s["cpu"] / s["floor_cpu"] for s in samples)
+    wall, cpu = ratios(rounds)
     tiles = statistics.mean(s["tiles"] for s in samples)
     print(f"  {name:12s} faces / F: wall {wall:5.2f}, CPU {cpu:5.2f}; tiles per photo {tiles:.0f}")
     return {photo: int(s["faces"]) for photo, s in rounds[-1].items()}
@@ -110,23 +87,12 @@ def summary(name: str, rounds: list[dict[str, dict[str, float]]]) -> dict[str, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base", default="HEAD", help="revision to compare with (git)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each, alternating")
-    parser.add_argument("--photos", type=Path, default=PHOTOS, help="folder of 12 MP JPEGs")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_arguments(parser, rounds=3)
     args = parser.parse_args()
     if args.worker:
         worker(args.photos)
         return
-    if not any(args.photos.glob("*.jpg")):
-        sys.exit(f"no photos in {args.photos}: run benchmarks/run.py --sets 12 once to make them")
-    with tempfile.TemporaryDirectory(prefix="deid-ab-") as tmp:
-        base_src = export(args.base, Path(tmp))
-        current_src = ROOT / "src"
-        base, current = [], []
-        for _ in range(args.rounds):
-            base.append(one_round(base_src, args.photos))
-            current.append(one_round(current_src, args.photos))
+    base, current = alternate(__file__, args.base, args.rounds, args.photos, WORKER_TIMEOUT_S)
     print(f"face stage, {len(base[0])} photos, {args.rounds} alternating rounds")
     before = summary(args.base, base)
     after = summary("working tree", current)

@@ -19,25 +19,22 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PHOTOS = ROOT / "build" / "bench" / "12mp"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ab_rounds import Round, add_arguments, alternate, ratios, warm_floor
+
 WORKER_TIMEOUT_S = 3600
-WARM_UP = 3  # a fresh process's first Pillow round trips are slow
 
 
 def worker(folder: Path) -> None:
     """One round in this process: the floor and the text stage for every photo."""
     from PIL import Image
 
-    sys.path.insert(0, str(Path(__file__).parent))
     from deid import io as deid_io
     from deid.config import Config
     from deid.stages.base import Context
@@ -55,8 +52,7 @@ def worker(folder: Path) -> None:
         return time.perf_counter() - wall, time.process_time() - cpu
 
     paths = sorted(folder.glob("*.jpg"))
-    for _ in range(WARM_UP):
-        floor(paths[0])
+    warm_floor(paths, floor)
     warm = deid_io.load(str(paths[0]), config.input)  # loads the recogniser once
     stage.run(warm.frame.pixels, Context(config=config, source=warm.source, frame=warm.frame))
     out = {}
@@ -78,53 +74,19 @@ def worker(folder: Path) -> None:
     print(json.dumps(out))
 
 
-def export(rev: str, into: Path) -> Path:
-    """``src/deid`` of ``rev`` under ``into``, with the checkout's models beside it."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", rev, "src/deid"], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    (into / "models").symlink_to(ROOT / "models")
-    return into / "src"
-
-
-def one_round(src: Path, folder: Path) -> dict[str, dict]:
-    env = dict(os.environ, PYTHONPATH=str(src))
-    done = subprocess.run(
-        [sys.executable, __file__, "--worker", "--photos", str(folder)],
-        env=env, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, check=True,
-    )  # fmt: skip
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def summary(name: str, rounds: list[dict[str, dict]]) -> None:
-    samples = [s for r in rounds for s in r.values()]
-    wall = statistics.median(s["wall"] / s["floor_wall"] for s in samples)
-    cpu = statistics.median(s["cpu"] / s["floor_cpu"] for s in samples)
+def summary(name: str, rounds: list[Round]) -> None:
+    wall, cpu = ratios(rounds)
     print(f"  {name:12s} text (run + verify) / F: wall {wall:5.2f}, CPU {cpu:5.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base", default="HEAD", help="revision to compare with (git)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of each, alternating")
-    parser.add_argument("--photos", type=Path, default=PHOTOS, help="folder of 12 MP JPEGs")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_arguments(parser, rounds=2)
     args = parser.parse_args()
     if args.worker:
         worker(args.photos)
         return
-    if not any(args.photos.glob("*.jpg")):
-        sys.exit(f"no photos in {args.photos}: run benchmarks/run.py --sets 12 once to make them")
-    with tempfile.TemporaryDirectory(prefix="deid-ab-") as tmp:
-        base_src = export(args.base, Path(tmp))
-        current_src = ROOT / "src"
-        base, current = [], []
-        for i in range(args.rounds):
-            # Alternate which goes first, so neither always meets the busier minute.
-            order = [(base, base_src), (current, current_src)]
-            for runs, src in order if i % 2 == 0 else order[::-1]:
-                runs.append(one_round(src, args.photos))
+    base, current = alternate(__file__, args.base, args.rounds, args.photos, WORKER_TIMEOUT_S)
     print(f"text stage, {len(base[0])} photos, {args.rounds} alternating rounds")
     summary(args.base, base)
     summary("working tree", current)
