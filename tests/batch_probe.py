@@ -10,6 +10,7 @@ that leaves freed heap behind (``<pid>.rss``).
 from __future__ import annotations
 
 import ctypes
+import io
 import json
 import os
 from pathlib import Path
@@ -17,9 +18,23 @@ from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from deid.stages.base import Context
 from deid.types import StageResult
+
+
+def noise_photos(folder: Path, seed: int) -> Path:
+    """Four small noise JPEGs in ``folder/in``: inputs whose content the probes ignore."""
+    src = folder / "in"
+    src.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(4):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(buf, "JPEG")
+        (src / f"p{i}.jpg").write_bytes(buf.getvalue())
+    return src
+
 
 PROBE_DIR = "DEID_PROBE_DIR"
 

@@ -3,14 +3,12 @@ resident set does not creep up with the number of images (``deid/memory.py``).""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import deid
+from batch_probe import noise_photos
 from deid.batch import run_batch
 
 HEAPY = deid.Config(stages=("metadata", "batch_probe:heap"))
@@ -19,14 +17,7 @@ HELD_MIB = 100  # of the 160 MB the probe frees on each image
 
 @pytest.fixture()
 def photos(tmp_path: Path) -> Path:
-    src = tmp_path / "in"
-    src.mkdir()
-    rng = np.random.default_rng(9)
-    for i in range(4):
-        buf = io.BytesIO()
-        Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(buf, "JPEG")
-        (src / f"p{i}.jpg").write_bytes(buf.getvalue())
-    return src
+    return noise_photos(tmp_path, seed=9)
 
 
 def _entries(probes: Path) -> list[tuple[float, float]]:

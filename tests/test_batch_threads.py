@@ -3,17 +3,15 @@ from inside real worker processes (the ``batch_probe:threads`` plugin stage)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
-from PIL import Image
 
 import deid
+from batch_probe import noise_photos
 from deid.batch import run_batch
 from deid.thread_share import ThreadShare
 from deid.workers import usable_cores
@@ -23,14 +21,7 @@ PROBED = deid.Config(stages=("metadata", "batch_probe:threads"))
 
 @pytest.fixture()
 def photos(tmp_path: Path) -> Path:
-    src = tmp_path / "in"
-    src.mkdir()
-    rng = np.random.default_rng(5)
-    for i in range(4):
-        buf = io.BytesIO()
-        Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(buf, "JPEG")
-        (src / f"p{i}.jpg").write_bytes(buf.getvalue())
-    return src
+    return noise_photos(tmp_path, seed=5)
 
 
 @pytest.fixture()

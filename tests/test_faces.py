@@ -480,7 +480,7 @@ def test_hard_face_off_centre_in_every_tile_gets_a_second_look(stage, monkeypatc
 
     assert found()
     with monkeypatch.context() as patch:
-        patch.setattr(FrontalDetector, "_look_again", lambda *_a: None)
+        patch.setattr(FrontalDetector, "look_again", lambda *_a: None)
         assert not found()
     out, _, _ = process(stage, canvas)
     eyes = [tuple(int(v * zoom) + o for v, o in zip(e, (left, top) * 2, strict=True))

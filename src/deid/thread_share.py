@@ -56,11 +56,4 @@ class ThreadShare:
         os.environ[_OPENMP_LIMIT] = str(self.threads)
 
 
-def current() -> ThreadShare:
-    """The share this process runs with now (OpenCV's pool size), for checks."""
-    import cv2
-
-    return ThreadShare(cv2.getNumThreads())
-
-
-__all__ = ["ThreadShare", "current"]
+__all__ = ["ThreadShare"]

@@ -165,7 +165,7 @@ class FrontalDetector:
         if weak:
 
             def again(det: Detection) -> Detection | None:
-                return self._look_again(image, det, RECENTRE_CONTEXT, TILE_MIN_SCORE)
+                return self.look_again(image, det, RECENTRE_CONTEXT, TILE_MIN_SCORE)
 
             looks = map(again, weak) if pool is None else pool.map(again, weak)
             found += [d for d in looks if d is not None]
@@ -179,10 +179,10 @@ class FrontalDetector:
         the face itself) to disagree with them. ``None`` when the crop shows no face
         where ``det`` is (e.g. a face that was found in a turned copy).
         """
-        best = self._look_again(image, det, REFINE_CONTEXT, REFINE_MIN_SCORE)
+        best = self.look_again(image, det, REFINE_CONTEXT, REFINE_MIN_SCORE)
         return None if best is None else replace(best, detector=det.detector, score=det.score)
 
-    def _look_again(
+    def look_again(
         self, image: np.ndarray, det: Detection, context: float, min_score: float
     ) -> Detection | None:
         """The best hit on ``det`` in a crop ``context`` times its size, centred on it."""

@@ -231,7 +231,7 @@ class FaceStage:
         the candidates the mesh doubts, so it costs one detector call for a few)."""
         if det.score < TWICE_SCORE:
             return False
-        again = self.frontal._look_again(image, det, RECENTRE_CONTEXT, LOOK_AGAIN_SCORE)
+        again = self.frontal.look_again(image, det, RECENTRE_CONTEXT, LOOK_AGAIN_SCORE)
         return again is not None
 
     def cascade_faces(

@@ -88,18 +88,10 @@ class Hit:
     quad: tuple[tuple[float, float], ...] | None = None  # corners, when known
 
 
-def read_lines(
-    image: np.ndarray,
-    engine: OcrEngine,
-    region: Box | None = None,
-    *,
-    work: np.ndarray | None = None,
-) -> list[PlacedLine]:
-    """OCR every proposed line of ``image`` (or of ``region`` of it), one engine call.
-
-    ``work`` is the whole image already reduced for the proposals (``work_size``)."""
+def read_lines(image: np.ndarray, engine: OcrEngine, region: Box | None = None) -> list[PlacedLine]:
+    """OCR every proposed line of ``image`` (or of ``region`` of it), one engine call."""
     if region is None:
-        return read_view(image, engine, work=work)
+        return read_view(image, engine)
     height, width = image.shape[:2]
     region = region.clip(width, height)
     if region.empty:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from .base import DIGIT_LOOKALIKES as _LOOKALIKE_DIGITS
 from .base import (
+    DIGIT_LOOKALIKES,
     HEALTH_PLAN_ID,
     IDENTIFIER,
     MEDICAL_RECORD_NUMBER,
@@ -81,8 +81,8 @@ def _loose_ids(text: str) -> list[tuple[int, int, str]]:
         gaps = token.count(" ") + token.count("-")
         if gaps > 3 or sum(c.isdigit() for c in rest) < 6:
             continue
-        second = rest[0] if rest[0] in _SECOND else rest[0].translate(_LOOKALIKE_DIGITS)
-        value = token[0].upper() + second.upper() + rest[1:].translate(_LOOKALIKE_DIGITS)
+        second = rest[0] if rest[0] in _SECOND else rest[0].translate(DIGIT_LOOKALIKES)
+        value = token[0].upper() + second.upper() + rest[1:].translate(DIGIT_LOOKALIKES)
         if value[2:].isdigit():
             out.append((m.start(1), m.end(1), value))
     return out

@@ -138,11 +138,9 @@ _JOINED = re.compile(r"(?<![A-Za-z])([A-Z][a-z]{2,}[A-Z][a-z]{2,})(?![A-Za-z])")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CUT_START = re.compile(rf"^\s*([a-z]{{2,}}\s+{_CAP})(?![A-Za-z])")
 
-VOCABULARY = ENGLISH
-
 
 def _all_vocabulary(words: str) -> bool:
-    return all(w.strip(",.:").lower() in VOCABULARY for w in words.split())
+    return all(w.strip(",.:").lower() in ENGLISH for w in words.split())
 
 
 # Honorifics before a name and suffixes after it belong to the name's ink: a fill that
@@ -159,9 +157,9 @@ def _caption_words(words: str) -> bool:
     """Whether a capitalised run is a caption rather than a name: a vocabulary word
     anywhere but last, or last unless it is also a common surname."""
     parts = [w.strip(",.").lower() for w in _CAMEL.sub(" ", words).split()]
-    if any(p in VOCABULARY for p in parts[:-1]):
+    if any(p in ENGLISH for p in parts[:-1]):
         return True
-    return parts[-1] in VOCABULARY and parts[-1] not in WORD_SURNAMES
+    return parts[-1] in ENGLISH and parts[-1] not in WORD_SURNAMES
 
 
 class EnglishName(Recognizer):

@@ -30,7 +30,7 @@ Step Pano Ceph Cephalometric CBCT Radiograph Radiology Imaging Department Dept U
 National General Family Cosmetic Aesthetic Esthetic Bright White Perfect Pearl Dr Mr Mrs
 Ms Side Close Full Mouth Lip Lips Incisor Incisors Molar Molars Canine Premolar Quadrant
 Sextant Note Notes Page Copyright All Rights Reserved Confidential Sample Demo Test Only
-Not Diagnostic Use Recall Review Postop Preop Review Week Weekly Monthly Months Later
+Not Diagnostic Use Recall Review Postop Preop Weekly Monthly Later
 Retention Debond Bonding Extraction Impression Arches Anterior Posterior Midline Overjet
 Overbite Crossbite Class Occlusion Shade Guide Mirror Cheek Retractor
 """
@@ -66,6 +66,8 @@ _DURATION = re.compile(
 # FDI tooth numbers (11-48), with or without '#', and the side letters R/L/U/D.
 _TOOTH = re.compile(r"^#?[1-8][1-8]$|^[RLUD]$")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_SHORT_NUMBER = re.compile(r"^\d{1,3}$")
+_LETTER_LOOKALIKES = str.maketrans("0158", "olsb")
 _STRIP = ",.:;()[]<>'\"!?/·"
 
 
@@ -110,12 +112,6 @@ def _letters(token: str) -> str:
     if sum(c.isalpha() for c in token) >= 3 and sum(c.isdigit() for c in token) == 1:
         return token.translate(_LETTER_LOOKALIKES)
     return token
-
-
-_LETTER_LOOKALIKES = str.maketrans("0158", "olsb")
-
-
-_SHORT_NUMBER = re.compile(r"^\d{1,3}$")
 
 
 def _head_of_word(piece: str) -> bool:
