@@ -3,7 +3,8 @@
 The two parts are built by the same code from disjoint pools: source photos, fonts
 (Debian font packages: the tuning part uses Noto Sans CJK and DejaVu, the held-out
 part Noto Serif CJK, WenQuanYi Zen Hei, AR PL UMing/UKai, Liberation and FreeFont),
-caption colours, harmless words and seeds. Card styles are the same kinds in both
+caption colours, harmless caption words (none of them in the caption vocabulary) and
+seeds. Card styles are the same kinds in both
 (text straight on the photo, boxes, translucent bands, tilted cards), so the held-out
 figures say how the stage does on photos, fonts and layouts it was never tuned on.
 
@@ -68,9 +69,22 @@ class Split:
     more_harmless: tuple[str, ...] = ()
 
 
-# Caption words of the tuning part's later cases (not the held-out part's words).
+# Caption words are split three ways so that the harmless figures measure captions the
+# caption vocabulary (``deid.text.recognizers.vocabulary``) never saw: none of these
+# words is listed there, and the tuning and held-out parts share none of them. Each
+# tuple keeps its length: the cases draw from it by position, so the other pieces stay
+# the same images when the words change.
+_TUNING_HARMLESS = (
+    "Spacing", "Alignment", "Sealants", "Tartar removal", "蛀牙", "齒縫變小", "白斑", "敏感改善",
+)  # fmt: skip
+# Caption words of the tuning part's later cases (``gapped``).
 _MORE_HARMLESS = (
-    "Recall", "回診", "側面照", "印模", "2 weeks", "1 month", "Left", "Right", "Occlusal", "Day 14",
+    "Recheck", "Wax trial", "Gingivitis", "Night guard", "黏著", "咬痕", "補綴", "牙菌斑", "Cavity",
+    "Polishing",
+)  # fmt: skip
+_HELDOUT_HARMLESS = (
+    "Healing", "Crowding", "Denture fit", "Plaque index", "牙結石", "齒列擁擠", "癒合良好",
+    "義齒調整",
 )  # fmt: skip
 
 SPLITS = {
@@ -88,7 +102,7 @@ SPLITS = {
         photos=("astronaut", "coffee", "chelsea", "rocket", "hopper", "moon", "coins"),
         dark_photos=("astronaut", "hopper", "rocket"),
         colours=((255, 255, 0), (255, 255, 255), (230, 40, 40), (20, 20, 20), (120, 255, 120)),
-        harmless=("Before", "After", "術前", "術後", "治療前", "治療後", "#11", "#21"),
+        harmless=_TUNING_HARMLESS,
         clinics=devset_text.CLINICS,
         gapped=8,
         more_harmless=_MORE_HARMLESS,
@@ -116,7 +130,7 @@ SPLITS = {
         photos=("motorcycle", "brick", "grass", "gravel", "ihc", "retina", "obama", "group"),
         dark_photos=("obama", "biden", "hubble"),
         colours=((255, 230, 0), (250, 250, 250), (255, 60, 60), (10, 10, 10), (255, 160, 0)),
-        harmless=("Follow-up", "複診", "正面照", "咬合", "3 months", "6 weeks", "Upper", "Lower"),
+        harmless=_HELDOUT_HARMLESS,
         clinics=("安心牙醫診所", "Sunrise Dental Care", "晨光牙醫", "Lakeside Family Dental"),
     ),
 }

@@ -16,13 +16,15 @@ covered) that the verification pass then covered. Harmless text is kept when
 < 5 % of its ink is touched.
 
 The split is built by ``devset_text_split`` under ``benchmarks/devset/`` on first
-use. Misses are listed for the tuning split only: the held-out cases are for the
-figures, not for tuning (``--show-heldout-misses`` lists them anyway).
+use, and again whenever the generators' source changed. Misses are listed for the
+tuning split only: the held-out cases are for the figures, not for tuning
+(``--show-heldout-misses`` lists them anyway).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import statistics
@@ -132,10 +134,24 @@ def _still_readable(stage: TextStage, redacted: np.ndarray, item: dict) -> bool:
     return any(target in normalise(pl.line.text).replace(" ", "") for pl in lines)
 
 
-def score_split(split: str, engine: str, only: str | None) -> Tally:
+def _built(split: str) -> Path:
+    """The split's folder, rebuilt when the generators changed since it was written, so
+    that figures always describe what the committed generators draw."""
     root = devset_text_split.out_dir(split)
-    if not any(root.glob("*.json")):
+    here = Path(__file__).parent
+    sources = (here / "devset_text_split.py", here / "devset_text.py")
+    stamp = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    stamp_file = root / ".generator"
+    if not any(root.glob("*.json")) or not stamp_file.is_file() or stamp_file.read_text() != stamp:
+        for old in (*root.glob("*.json"), *root.glob("*.png")):
+            old.unlink()
         devset_text_split.build(split)
+        stamp_file.write_text(stamp)
+    return root
+
+
+def score_split(split: str, engine: str, only: str | None) -> Tally:
+    root = _built(split)
     cfg = Config().replace(
         stages=("metadata", "text"),
         text={"engine": engine, "allow_list": str(root / "allow.txt")},
