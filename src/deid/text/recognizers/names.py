@@ -103,9 +103,26 @@ class ChineseName(Recognizer):
             token = m.group(0)
             if label_above and i == 0 and 2 <= len(token) <= 4:
                 found.append(self._match(m.start(), m.end(), 0.85))
-            elif _name_length_ok(token) and token not in _NOT_NAMES and not is_caption(token):
+            elif (
+                _name_length_ok(token)
+                and token not in _NOT_NAMES
+                and not is_caption(token)
+                and (len(token) > 2 or _alone(text, m))
+            ):
                 found.append(self._match(m.start(), m.end(), 0.6))
         return found
+
+
+def _alone(text: str, m: re.Match[str]) -> bool:
+    """Whether a CJK run is all the line says (punctuation aside).
+
+    A bare two-character run starting with a surname character is a word as often as a
+    name (白斑, 方向, 高度: two hundred surname characters start a large share of the
+    language), so beside other words with no label or title it is a caption's word; a
+    two-character name printed with no label stands alone on its line.
+    """
+    rest = text[: m.start()] + text[m.end() :]
+    return not any(c.isalnum() for c in rest)
 
 
 def _trim_to_name(token: str) -> str:
@@ -117,7 +134,8 @@ def _trim_to_name(token: str) -> str:
     return token
 
 
-_CAP = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+# Surnames with a capital inside (McCarthy, MacLean, O'Brien, D'Arcy) are one word.
+_CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
 _UPPER = r"[A-Z]{2,}(?:[-'][A-Z]{2,})?"
 _INITIAL = r"[A-Z]\."
 _NAME_WORDS = rf"(?:{_CAP}|{_UPPER}|{_INITIAL})(?:,?\s+(?:{_CAP}|{_UPPER}|{_INITIAL})){{0,3}}"
@@ -162,6 +180,27 @@ def _caption_words(words: str) -> bool:
     return parts[-1] in ENGLISH and parts[-1] not in WORD_SURNAMES
 
 
+# Endings of common words that no given name or surname in the census lists has
+# (-ment, -tion, -itis, ...). Not -ing, -ness, -less or -sion: Aisling, Fleming,
+# Guinness, Corless and Hession are names, and a name missed is worse than a caption
+# filled.
+# -ment only after four letters or more (Clements is a name, Alignment a word).
+_WORD_ENDING = re.compile(r"(?:[a-z]{4}ments?|tions?|itis|isms?|ics|ous|ful|able|ible|ants|ogy)$")
+# A capitalised pair followed by a lower-case word is the start of a phrase
+# ("Recheck Wax trial", "Night guard"), not a name: nothing follows a name on its line
+# but another name or a suffix.
+_LOWER_NEXT = re.compile(r"\s+[a-z]{2,}\b")
+
+
+def _common_word_shape(words: str) -> bool:
+    """Whether a capitalised run is made of common words by their endings alone: a
+    shape-only name has no label to vouch for it, and a caption in title case
+    ("Healing Crowding", "Alignment Spacing") has the shape of a name. The caption
+    vocabulary lists the words clinics use most; this keeps words it never saw."""
+    parts = [w.strip(",.").lower() for w in _CAMEL.sub(" ", words).split()]
+    return any(_WORD_ENDING.search(p) and len(p) >= 6 for p in parts)
+
+
 class EnglishName(Recognizer):
     name = "en_name"
     category = NAME
@@ -183,7 +222,11 @@ class EnglishName(Recognizer):
         shapes = () if is_caption(text) else (_SHAPE, _UPPER_SHAPE, _JOINED, _CUT_START)
         for pattern in shapes:
             for m in pattern.finditer(spaced):
-                if not _caption_words(m.group(1)):
+                if not (
+                    _caption_words(m.group(1))
+                    or _common_word_shape(m.group(1))
+                    or _LOWER_NEXT.match(spaced, m.end(1))
+                ):
                     found.append(self._match(m.start(1), m.end(1), 0.55))
         return [self._whole(text, m) for m in found]
 
