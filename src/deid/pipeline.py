@@ -27,7 +27,7 @@ from .models import ModelStore
 from .names import name_policy
 from .report import ImageReport, InputInfo, MetadataSummary, OutputInfo, summarise, validate
 from .stages import Context, Stage, VerifyingStage, build_stages
-from .types import Finding, Frame, Reason, StageResult
+from .types import Edit, Finding, Frame, Reason, StageResult
 
 log = logging.getLogger(__name__)
 
@@ -233,13 +233,16 @@ class Pipeline:
             if isinstance(stage, VerifyingStage):
                 checked = self._verify(stage, pixels, context, result, timings)
                 if checked.edits:
-                    pixels = redact.apply(pixels, checked.edits)
+                    with _timed(timings, "redact"):
+                        if pixels is frame.pixels:
+                            pixels = redact.apply(pixels, checked.edits)
+                        else:  # the copy made above is this pipeline's own
+                            redact.apply_in_place(pixels, checked.edits)
                     edits.extend(checked.edits)
                 stage_findings = checked.findings or stage_findings
                 review.extend(checked.review)
             findings.extend(stage_findings)
-        changed = bool(edits) and not np.array_equal(pixels, frame.pixels)
-        return pixels, findings, review, changed
+        return pixels, findings, review, _changed(frame.pixels, pixels, edits)
 
     def _run_stage(
         self, stage: Stage, pixels: np.ndarray, context: Context, timings: dict[str, float]
@@ -317,6 +320,16 @@ class Pipeline:
                 )
             )
             report.summary = summarise(report)
+
+
+def _changed(before: np.ndarray, after: np.ndarray, edits: list[Edit]) -> bool:
+    """Whether any pixel differs, comparing only where edits were made (all that can
+    differ: a whole-frame comparison costs as much as the redaction itself at 12 MP)."""
+    height, width = before.shape[:2]
+    boxes = [e.box.clip(width, height) for e in edits]
+    return any(
+        not np.array_equal(before[b.slices()], after[b.slices()]) for b in boxes if not b.empty
+    )
 
 
 def _names(source: io.Source, name: str | None) -> list[str]:

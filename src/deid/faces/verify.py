@@ -1,14 +1,18 @@
 """Check the redacted pixels: is any face still recognisable?
 
-Runs the whole-frame BlazeFace passes plus two independent Haar cascades (frontal
-and profile) on the output. A face whose eye region is not covered by this stage's
-edits is escalated: its whole head is obscured and the image goes to review. Every
-original finding records what verification saw at its place.
+Runs BlazeFace plus two independent Haar cascades (frontal and profile) on the
+surroundings of this stage's edits in the output, never on the whole frame. A face
+whose eye region is not covered by this stage's edits is escalated: its whole head is
+obscured and the image goes to review. Every original finding records what
+verification saw at its place.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..types import Box, Edit, Reason, StageResult
 from .analyze import STAGE, Face, check_mesh, eye_boxes, eyes_in_frame, method_size
@@ -16,13 +20,18 @@ from .finding import FaceFinding
 from .geometry import Detection
 from .merge import merge, overlap
 from .obscure import box_covered, edit_for, head_polygon
+from .working_copy import reduced
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ..stages.faces import FaceStage
 
 EYE_COVERED = 0.9
+# The cascades search each surrounding (twice its head) reduced to this long side (up
+# to twice it), and never finer than the whole-frame working copy they searched before
+# (a 12 MP frame at 1/10): a large head spans 128-256 px, and the smallest window (the
+# configured minimum face size) finds faces down to an eighth of it; a group photo's
+# small heads are seen as the whole-frame pass saw them, for the cost of their crops.
+CASCADE_SIDE = 256
 SURE_HIT = 0.7
 MERGE_OVERLAP = 0.4  # merge()'s default threshold
 
@@ -34,28 +43,42 @@ def verify_faces(
     h, w = image.shape[:2]
     done = list(result.edits)
     originals = [f for f in result.findings if isinstance(f, FaceFinding)]
-    # The cascades run on the stage's pool while BlazeFace runs here. On pixels nothing
-    # changed, the detectors the run used (deterministic) would repeat themselves: only
-    # the frontal cascade, which the run does not use, looks at the whole frame again;
-    # the profile cascade looks only around what this stage changed.
-    cascades = [stage.submit_cascade(stage.frontal_cascade, image, "haar_frontal")]
-    if cfg.profile and changed and done:
-        around = [_around(e.box, w, h) for e in done]
-        cascades.append(stage.submit_cascade(stage.profile, image, "haar_profile", around))
+    # Only the surroundings of this stage's edits are looked at again: elsewhere the
+    # pixels are those the run's (deterministic) detectors already saw, or a text fill,
+    # which cannot make a face. Each surrounding is searched as a crop of its own, so
+    # the detectors' smallest windows scale with the head edited there, not the frame.
+    crops = [(r, image[r.slices()]) for r in surroundings([e.box for e in done], w, h)]
+    # The frontal cascade, which the run does not use, is the independent second
+    # opinion on every edit; the cascades run on the stage's pool while BlazeFace runs
+    # here. On pixels nothing changed, BlazeFace and the profile cascade would repeat
+    # the run.
+    cascades = [(stage.frontal_cascade, "haar_frontal")]
+    if cfg.profile and changed:
+        cascades.append((stage.profile, "haar_profile"))
+    jobs = []
+    frame_factor = max(h, w) // stage.frontal_cascade.work_side
+    for region, crop in crops:
+        factor = max(1, max(crop.shape[:2]) // CASCADE_SIDE, frame_factor)
+        work, place = reduced(crop, factor), (region, 1.0 / factor)
+        jobs += [(place, stage.submit_cascade(c, work, name)) for c, name in cascades]
     candidates: list[Detection] = []
     if changed:
         # Turned copies again only where they found something in the run: redaction
         # only adds grey, so turned passes that found no face before find none now.
         rotate = cfg.rotate_when == "always" or any("_rot" in f.detector for f in originals)
-        found = stage.frontal_faces(image, small_faces=False, rotate=rotate, refine=False)
-        # A head obscured but for its mouth is itself face-like: weak hits whose
-        # landmarks disagree are that, not a face left visible (a visible face scores
-        # high or has landmarks that fit).
-        candidates += [d for d, m in found if d.score >= SURE_HIT or check_mesh(m, d)]
+        for region, crop in crops:
+            found = stage.frontal_faces(crop, small_faces=False, rotate=rotate, refine=False)
+            # A head obscured but for its mouth is itself face-like: weak hits whose
+            # landmarks disagree are that, not a face left visible (a visible face
+            # scores high or has landmarks that fit).
+            candidates += [
+                _moved(d, region) for d, m in found if d.score >= SURE_HIT or check_mesh(m, d)
+            ]
     # A cascade hit that the merge below would fold into a BlazeFace face needs no mesh.
     frontal = list(candidates)
-    for job in cascades:
-        candidates += stage.cascade_faces(image, job.result(), frontal, MERGE_OVERLAP)
+    for (region, scale), job in jobs:
+        hits = [_moved(d, region, scale) for d in job.result()]
+        candidates += stage.cascade_faces(image, hits, frontal, MERGE_OVERLAP)
     candidates = [d for d in merge(candidates) if eyes_in_frame(d, w, h)]
 
     status = ["not_redetected"] * len(originals)
@@ -92,12 +115,35 @@ def verify_faces(
     return StageResult(findings=tuple(findings), edits=tuple(edits), review=review)
 
 
-def _around(box: Box, width: int, height: int) -> Box:
-    """Changed pixels plus their own size on every side: every cascade window that
-    overlaps the change and is up to twice its size lies inside."""
-    grow_x, grow_y = box.width, box.height
-    return Box(box.left - grow_x, box.top - grow_y, box.right + grow_x,
-               box.bottom + grow_y).clip(width, height)  # fmt: skip
+def surroundings(boxes: list[Box], width: int, height: int) -> list[Box]:
+    """Each edit's box twice its size about its centre, overlapping ones joined (a face
+    left visible overlaps the edit meant to cover it and is no larger than its head;
+    joined, a face between two edits is searched once and whole)."""
+    grown = [
+        Box(b.left - b.width // 2, b.top - b.height // 2,
+            b.right + b.width // 2, b.bottom + b.height // 2).clip(width, height)
+        for b in boxes
+    ]  # fmt: skip
+    merged: list[Box] = []
+    for box in (b for b in grown if not b.empty):
+        while hit := next((m for m in merged if not m.intersection(box).empty), None):
+            merged.remove(hit)  # absorbed, and the union may now reach another
+            box = Box(min(hit.left, box.left), min(hit.top, box.top),
+                      max(hit.right, box.right), max(hit.bottom, box.bottom))  # fmt: skip
+        merged.append(box)
+    return merged
+
+
+def _moved(det: Detection, region: Box, scale: float = 1.0) -> Detection:
+    """A detection in a crop of ``region`` reduced by ``scale``, in frame pixels."""
+    dx, dy = region.left, region.top
+    keypoints = None
+    if det.keypoints is not None:
+        keypoints = np.add(np.divide(det.keypoints, scale), (dx, dy))
+    return replace(
+        det, center=(det.center[0] / scale + dx, det.center[1] / scale + dy),
+        width=det.width / scale, height=det.height / scale, keypoints=keypoints,
+    )  # fmt: skip
 
 
 def _overlaps(det: Detection, finding: FaceFinding) -> bool:
