@@ -252,3 +252,29 @@ def test_id_shaped_values_are_redacted_whatever_their_checksum() -> None:
         assert (match.recognizer, match.category.name) == ("long_identifier", "identifier")
         assert match.score >= 0.7
         assert (match.start, match.end) == (0, len(line))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "A1234G6789",  # 6 read as G
+        "B2b3456789",  # 6 read as b
+        "C1Q34567B9",  # 0 read as Q, 8 as B
+        "D 1Z3 456 789",  # spaced out, 2 read as Z
+        "5123456789",  # the leading S read as 5
+        "8I23 456 789",  # the leading B read as 8, 1 as I, spaced
+        "0 2345678 90",  # the leading O read as 0, a gap read as a space
+    ],
+)
+def test_misread_ids_are_whole_identifiers(line: str) -> None:
+    """An ID read with look-alike letters anywhere inside, its letter read as a digit,
+    or its gaps read as spaces is one identifier over all of its characters, with a
+    score that needs no OCR confidence."""
+    found = [m for m in find_all(f"{line} 王小明") if m.category.name != "name"]
+    assert [(m.start, m.end, m.category.name) for m in found] == [(0, len(line), "identifier")]
+    assert found[0].score >= 0.7
+
+
+@pytest.mark.parametrize("line", ["11 21 36 46", "Sessions 12", "1Q 2B 3G", "Zone B 12"])
+def test_tooth_rows_and_words_are_not_ids(line: str) -> None:
+    assert find_all(line) == []

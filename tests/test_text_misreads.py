@@ -62,3 +62,20 @@ def test_labels_read_in_simplified_forms_lead_odd_values(pipe, engine) -> None:
     ]
     pixels, pieces = draw_block(_card(320, 900), (60, 40), lines, 44, (255, 255, 255), latin=SANS)
     check(pipe, engine, pixels, pieces)
+
+
+def test_ids_with_look_alike_characters_are_filled(pipe, engine) -> None:
+    """What a misread ID looks like on the photo (a 6 printed as G or b, a 0 as Q,
+    the leading letter as a digit, wide gaps): each is filled whole as an identifier,
+    the caption words between them kept."""
+    lines = [
+        [("C1Q34567B9", True)],
+        [("8I23 456 789", True)],
+        [("B2b3 4567 89", True)],
+        [("Spacing", False), ("Night guard", False)],
+    ]
+    pixels, pieces = draw_block(_card(420), (60, 40), lines, 44, (250, 250, 90), latin=SANS)
+    result = check(pipe, engine, pixels, pieces)
+    found = [f for f in result.report.text if f["action"] == "redacted"]
+    assert len(found) >= 3
+    assert {f["category"] for f in found} == {"identifier"}

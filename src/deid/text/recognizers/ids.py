@@ -49,10 +49,15 @@ _ID_SHAPE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z] ?[A-Da-d0-9](?: ?\d){8})(?![A
 
 # Inside an ID every character after the leading letter is a digit (or, on the old
 # resident certificates, the second is A-D), so there a look-alike letter is a
-# misread digit wherever it stands: "Al23456789" is A123456789 read with an l.
-# OCR may also read a wide gap as a space or a dash.
+# misread digit wherever it stands: "Al23456789" is A123456789 read with an l, and
+# inside an ID OCR also reads 6 as G or b and 0 as Q. It may read a wide gap as a
+# space or a dash, and the leading letter itself as a digit (O as 0, I as 1, S as 5,
+# B as 8, Z as 2, G as 6).
+_ID_LOOKALIKES = {**DIGIT_LOOKALIKES, ord("G"): "6", ord("b"): "6", ord("Q"): "0"}
+_IN_ID = "0-9OoDQIl|iSsBbZzgqG"
 _ID_LOOSE = re.compile(
-    r"(?<![A-Za-z0-9-])([A-Za-z](?:[ -]?[0-9OoDIl|iSsBZzgq]){7,10})(?![A-Za-z0-9]|-\d)"
+    rf"(?<![A-Za-z0-9-])([A-Za-z]|[012568](?=(?:[ -]?[{_IN_ID}]){{9}}(?![A-Za-z0-9])))"
+    rf"((?:[ -]?[{_IN_ID}]){{7,10}})(?![A-Za-z0-9]|-\d)"
 )
 _SECOND = frozenset("12ABCDabcd89")
 
@@ -65,26 +70,27 @@ def _id_shapes(text: str) -> list[tuple[int, int, str]]:
         if m.group(1).count(" ") <= 2:
             out.append((m.start(1), m.end(1), m.group(1).replace(" ", "")))
     for start, end, value in _loose_ids(text):
-        if len(value) == 10 and not any(s == start for s, _, _ in out):
+        if len(value) == 10 and value[0].isalpha() and not any(s == start for s, _, _ in out):
             out.append((start, end, value))
     return out
 
 
 def _loose_ids(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, value) of tokens an ID misread by OCR would give: a letter, then
-    eight to ten characters that are digits or their look-alikes (at least six real
-    digits, at most three spaces or dashes), the look-alikes turned into digits."""
+    """(start, end, value) of tokens an ID misread by OCR would give: a letter (or a
+    digit it was read as, then exactly nine more), then eight to ten characters that
+    are digits or their look-alikes (at least six real digits in all, at most three
+    spaces or dashes), the look-alikes turned into digits."""
     out = []
     for m in _ID_LOOSE.finditer(text):
-        token = m.group(1)
-        rest = token[1:].replace(" ", "").replace("-", "")
+        lead, token = m.group(1), m.group(2)
+        rest = token.replace(" ", "").replace("-", "")
         gaps = token.count(" ") + token.count("-")
-        if gaps > 3 or sum(c.isdigit() for c in rest) < 6:
+        if gaps > 3 or sum(c.isdigit() for c in lead + rest) < 6:
             continue
-        second = rest[0] if rest[0] in _SECOND else rest[0].translate(DIGIT_LOOKALIKES)
-        value = token[0].upper() + second.upper() + rest[1:].translate(DIGIT_LOOKALIKES)
+        second = rest[0] if rest[0] in _SECOND else rest[0].translate(_ID_LOOKALIKES)
+        value = lead.upper() + second.upper() + rest[1:].translate(_ID_LOOKALIKES)
         if value[2:].isdigit():
-            out.append((m.start(1), m.end(1), value))
+            out.append((m.start(1), m.end(2), value))
     return out
 
 
