@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deid.redact import apply, apply_within
+from deid.redact import apply, apply_in_place, apply_within
 from deid.types import Box, Edit
 
 
@@ -67,3 +67,38 @@ def test_a_region_alone_gets_exactly_the_pixels_of_the_whole_redaction() -> None
         part = apply_within(img, edits, region)
         assert np.array_equal(part, whole[region.slices()]), region
     assert np.array_equal(img, _image())  # the input is untouched
+
+
+def test_a_head_mask_fill_blends_its_soft_band_and_sets_the_rest_outright() -> None:
+    """A head's mask: whole inside, a soft ramp down to a kept mouth, out-of-range
+    values clipped. Whole pixels take the colour, kept ones stay, and the ramp is the
+    weighted mean of the two (within rounding) wherever it lies in the box."""
+    img = _image()
+    mask = np.ones((80, 90), np.float32)
+    mask[50:70, 20:60] = 0.0  # the kept mouth
+    ramp = np.linspace(0.0, 1.0, 10, dtype=np.float32)
+    mask[40:50, 20:60] = ramp[::-1, None]  # above it
+    mask[0, 0], mask[0, 1] = 1.7, -0.4  # outside [0, 1]: treated as 1 and 0
+    color = (250, 10, 120)
+    out = apply(img, [Edit(Box(10, 10, 100, 90), "fill", mask=mask, color=color)])
+    box = out[10:90, 10:100].astype(float)
+    src = img[10:90, 10:100].astype(float)
+    weight = np.clip(mask, 0.0, 1.0)[..., None]
+    expected = weight * np.asarray(color, float) + (1.0 - weight) * src
+    assert np.abs(box - expected).max() <= 1.0
+    whole = weight[..., 0] == 1.0
+    assert (box[whole] == color).all()
+    assert np.array_equal(box[weight[..., 0] == 0.0], src[weight[..., 0] == 0.0])
+    assert np.array_equal(out[:10], img[:10]) and np.array_equal(out[:, :10], img[:, :10])
+
+
+def test_edits_applied_in_place_match_a_copy_with_them_applied() -> None:
+    img = _image()
+    soft = np.linspace(0, 1, 30 * 40, dtype=np.float32).reshape(30, 40)
+    first = [Edit(Box(5, 5, 45, 35), "blur", size=5)]
+    then = [Edit(Box(30, 20, 70, 50), "fill", mask=soft, color=(9, 200, 30)),
+            Edit(Box(60, 40, 100, 70), "pixelate", size=7)]  # fmt: skip
+    own = apply(img, first)
+    apply_in_place(own, then)
+    assert np.array_equal(own, apply(img, first + then))
+    assert np.array_equal(img, _image())
