@@ -66,3 +66,20 @@ def test_value_split_between_two_proposals_of_one_row(pipe, engine) -> None:
     pixels, keep = draw_block(pixels, (80, 400), [[("Before", False)]], 40, (255, 255, 0))
     pieces = [("Tami Peterson", True, name_ink), (tw_id, True, id_ink), *keep]
     check(pipe, engine, pixels, pieces)
+
+
+def test_label_with_its_value_far_right_does_not_lead_the_caption_below(pipe, engine) -> None:
+    """A form's columns on photo texture: each label far from its value (two
+    proposals of one row) and a caption in words no list holds under each label. The
+    label has its value beside it, so the caption below is not taken as its value."""
+    lines = [
+        [("姓名:", None), (" " * 12, None), ("郭美玲", True)],
+        [("黃垢", False), ("清除", False)],
+        [("Name:", None), (" " * 14, None), ("Jordan Ellis", True)],
+        [("Enamel", False), ("check", False)],
+        [("病歷號碼:", None), (" " * 10, None), ("K-5521", True)],
+        [("Wear", False), ("pattern", False)],
+    ]
+    pixels = _photo("coffee", 1400)
+    pixels, pieces = draw_block(pixels, (60, 40), lines, 36, (255, 255, 0), latin=SANS)
+    check(pipe, engine, pixels, pieces)

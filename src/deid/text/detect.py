@@ -20,6 +20,7 @@ from .lists import TextLists
 from .ocr.base import OcrEngine
 from .recognizers import Recognizer, find_all, merge_overlapping
 from .recognizers.base import TEXT, Category, Match
+from .recognizers.vocabulary import is_caption
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +141,14 @@ def _shift(box: Box, dx: int, dy: int) -> Box:
 
 
 def line_above(lines: list[PlacedLine], index: int) -> str:
-    """Text of the nearest line just above, where a label such as 姓名 may sit."""
+    """Text of the nearest line just above, where a label such as 姓名 may sit.
+
+    A line with a value beside it on its own row (a form's columns: the label at the
+    left, its value far to the right, read as another proposal) gives nothing: its
+    label has its value, and the line below is whatever follows (a caption).
+    """
     me = lines[index].box
-    best: tuple[int, str] | None = None
+    best: tuple[int, int] | None = None
     for j, other in enumerate(lines):
         ob = other.box
         if j == index or ob.bottom > me.top + me.height // 3:
@@ -153,8 +159,35 @@ def line_above(lines: list[PlacedLine], index: int) -> str:
         if min(ob.right, me.right) - max(ob.left, me.left) <= 0:
             continue
         if best is None or gap < best[0]:
-            best = (gap, other.line.text)
-    return best[1] if best else ""
+            best = (gap, j)
+    if best is None or _value_beside(lines, best[1]):
+        return ""
+    return lines[best[1]].line.text
+
+
+# How far to the right of a label its value may stand on the same row, in line heights.
+_ROW_REACH = 14
+
+
+def _value_beside(lines: list[PlacedLine], index: int) -> bool:
+    """Whether another line on the same row, to the right of ``lines[index]``, reads
+    as something other than caption words (a value, not "Upper 3 months")."""
+    me = lines[index].box
+    for j, other in enumerate(lines):
+        ob = other.box
+        if j == index or ob.left < me.right - me.height // 2:
+            continue
+        overlap = min(ob.bottom, me.bottom) - max(ob.top, me.top)
+        if overlap < 0.5 * min(me.height, ob.height):
+            continue
+        if max(me.height, ob.height) > 1.8 * min(me.height, ob.height):
+            continue
+        if ob.left - me.right > _ROW_REACH * me.height:
+            continue
+        text = other.line.text
+        if sum(c.isalnum() for c in text) >= 2 and not is_caption(text):
+            return True
+    return False
 
 
 def line_left(lines: list[PlacedLine], index: int) -> str:
