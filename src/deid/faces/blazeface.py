@@ -5,10 +5,13 @@ MediaPipe letterboxes every input to the model's 128 or 192 px square, so what a
 call can find depends only on how large the face is relative to the picture it is
 given; ``detector.py`` decides which pictures (whole frame, rotations, tiles) to give.
 
-Which engine runs a model is decided when it loads, by trying: MediaPipe 0.10.20 to
-0.10.32 build the Tasks graph for the 128 px model only and fail on the first
-inference with the 192 px full-range model, so that model is decoded by
-``blazeface_dnn.py`` there; releases that run it use Tasks. Both give the same boxes.
+Which engine runs a model is decided when it loads, by trying: onnxruntime first
+(``blazeface_ort.py``: the same graph exported to ONNX, a quarter less CPU per call,
+which matters for the hundreds of small-face tiles of a 12 MP frame), then MediaPipe
+Tasks, then OpenCV DNN. MediaPipe 0.10.20 to 0.10.32 build the Tasks graph for the 128 px
+model only and fail on the first inference with the 192 px full-range model, so that
+model is decoded by ``blazeface_dnn.py`` there when onnxruntime cannot run it. All
+three give the same boxes.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def _quiet_finaliser(cls: type) -> type:
     return QuietFaceDetector
 
 
-Backend = Literal["auto", "tasks", "opencv"]
+Backend = Literal["auto", "onnxruntime", "tasks", "opencv"]
 # What MediaPipe raises for a failed graph status (its status-code-to-exception table:
 # RuntimeError, ValueError, FileNotFoundError and other OSErrors, IndexError).
 TASKS_ERRORS = (RuntimeError, ValueError, OSError, IndexError)
@@ -67,9 +70,9 @@ TASKS_ERRORS = (RuntimeError, ValueError, OSError, IndexError)
 class BlazeFace:
     """One loaded BlazeFace model; ``detect`` is serialised (the graph is not re-entrant).
 
-    ``backend="auto"`` uses MediaPipe Tasks when it runs this model and OpenCV DNN when
-    it does not; ``"tasks"`` or ``"opencv"`` choose one (tests, diagnosis).
-    ``self.backend`` says which one loaded.
+    ``backend="auto"`` uses the first engine that loads this model: onnxruntime,
+    MediaPipe Tasks, OpenCV DNN; ``"onnxruntime"``, ``"tasks"`` or ``"opencv"`` choose
+    one (tests, diagnosis, speed comparisons). ``self.backend`` says which one loaded.
     """
 
     def __init__(
@@ -79,19 +82,31 @@ class BlazeFace:
         import mediapipe as mp
 
         self.name = name
+        self.model = model  # the single pass builds its own graph from the same weights
+        self.min_score = min_score
         self._mp = mp
         self._lock = threading.Lock()
         self._task = None
         self._dnn = None
+        self._ort = None
         tasks_error: Exception | None = None
-        if backend in ("auto", "tasks"):
+        if backend in ("auto", "onnxruntime"):
+            try:
+                from .blazeface_ort import OrtBlazeFace
+
+                self._ort = OrtBlazeFace(model, name, min_score)
+            except Exception as exc:  # an engine that cannot load leaves the others
+                if backend == "onnxruntime":
+                    raise
+                log.info("face model '%s': not on onnxruntime (%s)", name, type(exc).__name__)
+        if self._ort is None and backend in ("auto", "tasks"):
             try:
                 self._task = self._load_tasks(model, min_score)
             except TASKS_ERRORS as exc:
                 if backend == "tasks":
                     raise
                 tasks_error = exc
-        if self._task is None:
+        if self._ort is None and self._task is None:
             from .blazeface_dnn import DnnBlazeFace
 
             if tasks_error is not None:
@@ -108,7 +123,11 @@ class BlazeFace:
                     f"face model '{name}' runs neither on MediaPipe Tasks ({tasks_error}) "
                     f"nor on OpenCV DNN ({exc})"
                 ) from exc
-        self.backend = "tasks" if self._task is not None else "opencv"
+        self.backend = (
+            "onnxruntime" if self._ort is not None
+            else "tasks" if self._task is not None
+            else "opencv"
+        )  # fmt: skip
 
     def _load_tasks(self, model: bytes, min_score: float):  # type: ignore[no-untyped-def]
         """The Tasks detector, after one inference: releases that cannot run the model
@@ -141,6 +160,8 @@ class BlazeFace:
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=data)
 
     def detect(self, rgb: np.ndarray) -> list[RawDetection]:
+        if self._ort is not None:
+            return self._ort.detect(rgb)
         if self._dnn is not None:
             return self._dnn.detect(rgb)
         h, w = rgb.shape[:2]
@@ -163,6 +184,8 @@ class BlazeFace:
     def close(self) -> None:
         """Close the graph and drop it now: MediaPipe's finaliser closes it again, which
         fails noisily if it only runs at interpreter exit."""
+        if self._ort is not None:
+            self._ort.close()
         if self._dnn is not None:
             self._dnn.close()
         with self._lock, native_stderr_silenced():
