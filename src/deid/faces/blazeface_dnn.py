@@ -135,6 +135,9 @@ def letterbox(rgb: np.ndarray, side: int) -> tuple[np.ndarray, tuple[float, floa
     """
     h, w = rgb.shape[:2]
     size = float(max(w, h))
+    if h == w == side:  # a tile: the warp would be the identity (no border, no resampling)
+        tensor = rgb.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+        return tensor.transpose(2, 0, 1)[None], (0.0, 0.0, size)
     left, top = (w - size) / 2.0, (h - size) / 2.0
     src = np.float32([[left, top + size], [left, top], [left + size, top],
                       [left + size, top + size]])  # fmt: skip
@@ -151,17 +154,21 @@ def letterbox(rgb: np.ndarray, side: int) -> tuple[np.ndarray, tuple[float, floa
 def decode(
     regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, side: int, min_score: float
 ) -> Candidates:
-    """Anchor-relative outputs to boxes, keypoints and scores; weak or empty boxes dropped."""
-    reg = regressors.astype(np.float32) / np.float32(side)
-    centre = reg[:, :2] + anchors
-    half = reg[:, 2:4] / 2
-    boxes = np.concatenate([centre - half, centre + half], axis=1)
-    keypoints = reg[:, 4:].reshape(-1, NUM_KEYPOINTS, 2) + anchors[:, None, :]
+    """Anchor-relative outputs to boxes, keypoints and scores; weak or empty boxes dropped.
+
+    Scores first, and boxes only for the few anchors that pass: a tile has thousands of
+    anchors and this runs once per tile."""
     clipped = np.clip(logits.astype(np.float32), -SCORE_CLIP, SCORE_CLIP)
     with np.errstate(over="ignore"):  # exp(100) is inf in float32, as in MediaPipe: score 0
         scores = (1.0 / (1.0 + np.exp(-clipped))).astype(np.float32)
-    keep = (scores >= min_score) & (reg[:, 2] >= 0) & (reg[:, 3] >= 0)
-    return Candidates(boxes[keep], keypoints[keep], scores[keep])
+    keep = np.flatnonzero((scores >= min_score) & (regressors[:, 2] >= 0) & (regressors[:, 3] >= 0))
+    reg = regressors[keep].astype(np.float32) / np.float32(side)
+    kept_anchors = anchors[keep]
+    centre = reg[:, :2] + kept_anchors
+    half = reg[:, 2:4] / 2
+    boxes = np.concatenate([centre - half, centre + half], axis=1)
+    keypoints = reg[:, 4:].reshape(-1, NUM_KEYPOINTS, 2) + kept_anchors[:, None, :]
+    return Candidates(boxes, keypoints, scores[keep])
 
 
 def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
