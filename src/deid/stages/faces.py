@@ -26,6 +26,7 @@ from ..faces.landmarks import FaceMesh, Mesh
 from ..faces.merge import dedupe, merge, overlap
 from ..faces.obscure import head_polygon
 from ..faces.profile import CascadeDetector
+from ..faces.second_opinion import SecondOpinion
 from ..faces.verify import verify_faces
 from ..models import ModelStore
 from ..types import Box, StageResult
@@ -52,6 +53,9 @@ TIGHT_BOX = 0.6
 # A detector hit this strong that a look centred on it finds again at LOOK_AGAIN_SCORE is
 # kept all the same; on the dev set's face-free pictures and the backgrounds of patient
 # photos, texture hits scored at most 0.78 and their second looks at most 0.78.
+# A weaker hit on a small face (0.65-0.8: blurred, dimmed, a print on the wall) is kept
+# when the second look finds it too and the Haar frontal cascade, an independent
+# judge, sees a face centred on it (``second_opinion.py``).
 TWICE_SCORE = 0.8
 LOOK_AGAIN_SCORE = 0.7
 KNOWN_OVERLAP = 0.3  # a cascade hit this much on a BlazeFace face is that face
@@ -91,6 +95,7 @@ class FaceStage:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="deid-faces")
         self.frontal = FrontalDetector(self._short, self._full, self._tile_models)
         self.mesh = FaceMesh(models.path("face_landmark"))
+        self.second_opinion = SecondOpinion(models.path("haarcascade_frontalface_default"))
         self.profile = CascadeDetector(
             models.path("haarcascade_profileface"), CASCADE_MIN_SKIN, min_neighbors=5
         )
@@ -227,12 +232,16 @@ class FaceStage:
         return det, mesh
 
     def _found_twice(self, image: np.ndarray, det: Detection) -> bool:
-        """A strong hit the detector finds again in a crop centred on it (only asked for
-        the candidates the mesh doubts, so it costs one detector call for a few)."""
-        if det.score < TWICE_SCORE:
+        """A hit the detector finds again in a crop centred on it, and either strong or a
+        small face the frontal cascade sees too (only asked for the candidates the mesh
+        doubts, so it costs a detector call and a small cascade run for a few)."""
+        strong = det.score >= TWICE_SCORE
+        if not strong and not self.second_opinion.applies(det):
             return False
         again = self.frontal.look_again(image, det, RECENTRE_CONTEXT, LOOK_AGAIN_SCORE)
-        return again is not None
+        if again is None:
+            return False
+        return strong or self.second_opinion.sees_face(image, det)
 
     def cascade_faces(
         self,
