@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from deid.text.candidates import find_candidates, make_crop
+from deid.text.candidates import Candidate, _grow, find_candidates, make_crop
 from deid.text.ocr.rapidocr import RapidOcrEngine
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -161,3 +161,17 @@ def test_tall_line_is_cut_small_and_maps_back_onto_its_ink(engine, angle: float)
     assert 0.5 * cand.height < crop.text_height < 1.5 * cand.height
     first = crop.box_to_image(words[0].box, 3000, 1400)
     assert first.left < ink_box.left + 0.2 * ink_box.width
+
+
+@pytest.mark.parametrize(("gap", "reached"), [(1.3, True), (1.7, False)])
+def test_proposal_grows_left_over_a_wider_gap_than_right(gap: float, reached: bool) -> None:
+    """Where photo texture ate the strokes between a value's first character and the
+    rest, the gap before it is wider than a line height: a proposal grows left over
+    up to one and a half line heights of empty columns (a label stands further off)."""
+    strokes = np.zeros((100, 1000), np.uint8)
+    strokes[40:70, 500:800] = 255  # the proposal's line, 30 px high
+    first = round(500 - gap * 30) - 12
+    strokes[42:68, first : first + 12] = 255  # its first character, on its own
+    grown = _grow(strokes, Candidate(650.0, 55.0, 300.0, 30.0, 0.0))
+    assert (grown.bbox().left <= first + 1) is reached
+    assert grown.bbox().right <= 801

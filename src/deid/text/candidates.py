@@ -281,11 +281,20 @@ def _blobs(strokes: np.ndarray) -> list[Candidate]:
     return out
 
 
+# How much wider a gap _grow crosses to the left than to the right.
+_LEFT_GAP = 1.5
+
+
 def _grow(strokes: np.ndarray, cand: Candidate) -> Candidate:
-    """Extend a line along its axis over strokes at most one line height away.
+    """Extend a line along its axis over strokes at most one line height away to the
+    right, and a line height and a half to the left.
 
     A last character the closing did not fuse ("7" after "1", a thin "日") would
-    otherwise be left outside the crop, and unread.
+    otherwise be left outside the crop, and unread. On photo texture the first
+    characters of a value lose strokes where the texture is as bright as they are,
+    and the gap before them grows: a value far to the right of its label then starts
+    its crop a few characters late ("01111333" for L101111333). A label stands
+    further away than that (a space at least, on a form usually several).
     """
     reach = 3 * cand.height
     band = _upright(strokes, cand, pad_x=reach, pad_y=0, scale=1.0, border=0)
@@ -303,7 +312,7 @@ def _grow(strokes: np.ndarray, cand: Candidate) -> Candidate:
         new_hi = int(col)
     new_lo = lo
     for col in inked[inked < lo][::-1]:
-        if new_lo - col > max_gap:
+        if new_lo - col > _LEFT_GAP * max_gap:
             break
         new_lo = int(col)
     if new_hi == hi and new_lo == lo:
