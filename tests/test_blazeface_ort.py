@@ -12,6 +12,7 @@ import pytest
 from skimage import data
 
 from deid.config import Config
+from deid.faces import tflite_rewrite
 from deid.faces.blazeface import TASKS_ERRORS, BlazeFace
 from deid.faces.blazeface_dnn import _rewritten
 from deid.faces.detector import FrontalDetector, PassPlan
@@ -129,6 +130,28 @@ def test_without_onnxruntime_the_detector_loads_on_another_engine(model, monkeyp
     detector = BlazeFace(model, "full", 0.5)
     try:
         assert detector.backend in ("tasks", "opencv")
+        assert len(detector.detect(_grace())) == 1
+    finally:
+        detector.close()
+
+
+def test_where_tasks_rejects_the_model_onnxruntime_runs_it(model):
+    """A model without its TFLite metadata (Tasks needs its input normalisation) is
+    rejected by Tasks, as the full-range model is by MediaPipe 0.10.20-0.10.32; the
+    automatic choice runs it on onnxruntime and finds Grace Hopper's face."""
+    import flatbuffers
+
+    schema = tflite_rewrite.tflite_schema()
+    tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    tree.metadata = None
+    builder = flatbuffers.Builder(0)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    bare = bytes(builder.Output())
+    with pytest.raises(TASKS_ERRORS):
+        BlazeFace(bare, "full", 0.5, backend="tasks")
+    detector = BlazeFace(bare, "full", 0.5)
+    try:
+        assert detector.backend == "onnxruntime"
         assert len(detector.detect(_grace())) == 1
     finally:
         detector.close()

@@ -5,13 +5,14 @@ MediaPipe letterboxes every input to the model's 128 or 192 px square, so what a
 call can find depends only on how large the face is relative to the picture it is
 given; ``detector.py`` decides which pictures (whole frame, rotations, tiles) to give.
 
-Which engine runs a model is decided when it loads, by trying: onnxruntime first
-(``blazeface_ort.py``: the same graph exported to ONNX, a quarter less CPU per call,
-which matters for the hundreds of small-face tiles of a 12 MP frame), then MediaPipe
-Tasks, then OpenCV DNN. MediaPipe 0.10.20 to 0.10.32 build the Tasks graph for the 128 px
-model only and fail on the first inference with the 192 px full-range model, so that
-model is decoded by ``blazeface_dnn.py`` there when onnxruntime cannot run it. All
-three give the same boxes.
+Which engine runs a model is decided when it loads, by trying: MediaPipe Tasks first,
+then onnxruntime (``blazeface_ort.py``: the same graph exported to ONNX), then OpenCV
+DNN. MediaPipe 0.10.20 to 0.10.32 build the Tasks graph for the 128 px model only and
+fail on the first inference with the 192 px full-range model, so there the full-range
+model (every small-face tile) runs on onnxruntime, 2-3x faster than on OpenCV DNN.
+All three give the same boxes to a pixel. onnxruntime is not first although it costs
+a tenth less CPU per stage on this machine: its scores differ from Tasks' in the
+third decimal, and that was enough to hold one tuning group photo back for review.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ TASKS_ERRORS = (RuntimeError, ValueError, OSError, IndexError)
 class BlazeFace:
     """One loaded BlazeFace model; ``detect`` is serialised (the graph is not re-entrant).
 
-    ``backend="auto"`` uses the first engine that loads this model: onnxruntime,
-    MediaPipe Tasks, OpenCV DNN; ``"onnxruntime"``, ``"tasks"`` or ``"opencv"`` choose
+    ``backend="auto"`` uses the first engine that loads this model: MediaPipe Tasks,
+    onnxruntime, OpenCV DNN; ``"onnxruntime"``, ``"tasks"`` or ``"opencv"`` choose
     one (tests, diagnosis, speed comparisons). ``self.backend`` says which one loaded.
     """
 
@@ -82,30 +83,34 @@ class BlazeFace:
         import mediapipe as mp
 
         self.name = name
-        self.model = model  # the single pass builds its own graph from the same weights
-        self.min_score = min_score
         self._mp = mp
         self._lock = threading.Lock()
         self._task = None
         self._dnn = None
         self._ort = None
         tasks_error: Exception | None = None
-        if backend in ("auto", "onnxruntime"):
-            try:
-                from .blazeface_ort import OrtBlazeFace
-
-                self._ort = OrtBlazeFace(model, name, min_score)
-            except Exception as exc:  # an engine that cannot load leaves the others
-                if backend == "onnxruntime":
-                    raise
-                log.info("face model '%s': not on onnxruntime (%s)", name, type(exc).__name__)
-        if self._ort is None and backend in ("auto", "tasks"):
+        if backend in ("auto", "tasks"):
             try:
                 self._task = self._load_tasks(model, min_score)
             except TASKS_ERRORS as exc:
                 if backend == "tasks":
                     raise
                 tasks_error = exc
+        if self._task is None and backend in ("auto", "onnxruntime"):
+            try:
+                from .blazeface_ort import OrtBlazeFace
+
+                self._ort = OrtBlazeFace(model, name, min_score)
+                if tasks_error is not None:
+                    log.info(
+                        "face model '%s': MediaPipe %s cannot run it through Tasks (%s); "
+                        "running it on onnxruntime",
+                        name, getattr(mp, "__version__", "?"), type(tasks_error).__name__,
+                    )  # fmt: skip
+            except Exception as exc:  # an engine that cannot load leaves the last one
+                if backend == "onnxruntime":
+                    raise
+                log.info("face model '%s': not on onnxruntime (%s)", name, type(exc).__name__)
         if self._ort is None and self._task is None:
             from .blazeface_dnn import DnnBlazeFace
 

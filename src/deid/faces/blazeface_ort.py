@@ -1,10 +1,12 @@
-"""BlazeFace on onnxruntime: the same graph and decoding, a quarter less CPU per call.
+"""BlazeFace on onnxruntime: the same graph and decoding as the other engines.
 
-The small-face tiles are most of the face stage's cost, one detector call per 192 px
-tile. The pinned graph exported to ONNX (``onnx_export.py``) on onnxruntime (already a
-dependency: the OCR engine) costs 4.8 ms of CPU per tile against 6.7 ms through
-MediaPipe Tasks, same process, same machine; its heads agree with OpenCV DNN's to
-4e-5 and give the same boxes and scores (``tests/test_blazeface_ort.py``).
+The pinned graph exported to ONNX (``onnx_export.py``) on onnxruntime (already a
+dependency: the OCR engine). Where MediaPipe Tasks cannot run the full-range model
+(0.10.20 to 0.10.32) it carries every small-face tile, 2-3x faster than OpenCV DNN.
+Its heads agree with OpenCV DNN's to 4e-5; boxes agree with Tasks' to a pixel and
+scores to 0.01 (``tests/test_blazeface_ort.py``). Against Tasks on the 12 MP photos it
+costs 10 % less CPU per face stage (15 % per tile pass), which did not make it the
+first choice (``blazeface.py``).
 
 Input and output are MediaPipe's (``blazeface_dnn.py``): the picture letterboxed into
 the model's square, SSD anchors, weighted suppression, boxes in the picture's pixels.
