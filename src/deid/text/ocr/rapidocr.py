@@ -14,8 +14,9 @@ Recognition is most of the text stage's time, and the crops of one call are
 independent, so they are read on as many threads as OpenCV may use in this process
 (a batch worker's share of the cores, ``deid.thread_share``), each crop on its own
 single-threaded run of the one shared session: every crop is read exactly as it would
-be alone. On a caption photo's 38 crops, two threads took 1.47x less wall time for
-the same CPU time (median of 8 alternating rounds, on a busy machine). Batching crops
+be alone. On a caption photo's 38 crops, two threads took 1.92x less wall time for
+the same CPU time on a quiet machine (1.47x on a busy one; medians of alternating
+rounds, ``benchmarks/ocr_threads_ab.py``). Batching crops
 into one run saves nothing (27 ms of CPU per crop either way: most crops are padded
 to the recogniser's 320 px width alone or in a batch), and onnxruntime's own thread
 pool on such small inputs was slower.
