@@ -87,6 +87,10 @@ def test_config_rejects_unknown_policy() -> None:
         ("cases/王小明/術後.png", "/術後.png"),
         ("A123456789.jpg", ".jpg"),
         ("0912345678_after.jpg", "_after.jpg"),
+        # A name followed by lower-case words: on a photo that is a caption's start,
+        # in a file name it is the patient and what the photo shows.
+        ("Grace_Hopper_before.jpg", "_before.jpg"),
+        ("Michael Pearson visit/IMG_0001.jpg", " visit/IMG_0001.jpg"),
     ],
 )
 def test_safe_name_replaces_phi(path: str, kept_part: str) -> None:
@@ -95,7 +99,7 @@ def test_safe_name_replaces_phi(path: str, kept_part: str) -> None:
     assert out.startswith(("patient-", "cases/patient-"))
     assert out.endswith(kept_part)
     assert masked is not None and "*" in masked
-    for raw in ("王小明", "A123456789", "0912345678"):
+    for raw in ("王小明", "A123456789", "0912345678", "Hopper", "Pearson"):
         assert raw not in out and raw not in masked
     assert safe_name(path, config=cfg) == (out, masked)  # deterministic
 

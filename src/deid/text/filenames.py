@@ -22,6 +22,7 @@ from .lists import load_lists
 from .masking import mask
 from .recognizers import all_recognizers, find_all, merge_overlapping
 from .recognizers.base import Match
+from .recognizers.names import EnglishName
 
 _PROCESS_KEY = secrets.token_bytes(32)
 _SEPARATORS = re.compile(r"[_\-.\s]+")
@@ -121,4 +122,7 @@ def _lists(allow: tuple[str, ...], allow_file: str, deny_file: str, roster_file:
 
 @lru_cache(maxsize=1)
 def _recognizers():  # type: ignore[no-untyped-def]
-    return all_recognizers()
+    return [
+        EnglishName(words_may_follow=True) if isinstance(r, EnglishName) else r
+        for r in all_recognizers()
+    ]

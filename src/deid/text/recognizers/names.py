@@ -13,6 +13,7 @@ import re
 
 from ..lines import is_cjk
 from .base import NAME, Match, Recognizer
+from .lexicon import looks_like_name
 from .vocabulary import ENGLISH, WORD_SURNAMES, is_caption
 
 SURNAMES = frozenset(
@@ -205,6 +206,11 @@ class EnglishName(Recognizer):
     name = "en_name"
     category = NAME
 
+    def __init__(self, *, words_may_follow: bool = False) -> None:
+        # On a photo nothing follows a name on its line; in a file name the name is
+        # followed by what the photo shows ("Grace_Hopper_before.jpg").
+        self._words_may_follow = words_may_follow
+
     def find(self, text: str, before: str = "") -> list[Match]:
         # "Pt. Name:" is a label, not a patient called Name.
         found = [
@@ -225,7 +231,8 @@ class EnglishName(Recognizer):
                 if not (
                     _caption_words(m.group(1))
                     or _common_word_shape(m.group(1))
-                    or _LOWER_NEXT.match(spaced, m.end(1))
+                    or not looks_like_name(m.group(1))
+                    or (not self._words_may_follow and _LOWER_NEXT.match(spaced, m.end(1)))
                 ):
                     found.append(self._match(m.start(1), m.end(1), 0.55))
         return [self._whole(text, m) for m in found]
