@@ -231,13 +231,26 @@ def test_pixelate_mode_is_deterministic_and_changes_eyes():
 def test_verification_escalates_a_face_left_visible(stage):
     image = data.astronaut()
     ctx = Context(config=Config(), source=None, frame=Frame(image))  # type: ignore[arg-type]
-    # As if the run had missed the face and another stage had produced these pixels.
-    checked = stage.verify(image.copy(), ctx, StageResult())
+    # As if the run had placed its head edit a third of a head too low: the eyes above
+    # it are still visible, and verification looks at the edit's surroundings.
+    from deid.types import Edit
+
+    wrong = Edit(Box(178, 110, 282, 232), "fill", color=(128, 128, 128))
+    redacted = redact.apply(image, [wrong])
+    checked = stage.verify(redacted, ctx, StageResult(edits=(wrong,)))
     assert checked.edits
     assert any(r.code == "face_found_after_redaction" for r in checked.review)
-    out = redact.apply(image, checked.edits)
+    out = redact.apply(redacted, checked.edits)
     assert_eyes_obscured(image, out, ASTRONAUT["eyes"])
     assert any(f.verification == "escalated" for f in checked.findings)
+
+
+def test_verification_leaves_a_covered_face_alone(stage):
+    image = data.astronaut()
+    out, _, checked = process(stage, image)
+    assert_eyes_obscured(image, out, ASTRONAUT["eyes"])
+    assert not checked.edits and not checked.review
+    assert {f.verification for f in checked.findings} <= {"not_redetected", "found_obscured"}
 
 
 def test_keypoints_found_again_in_a_close_crop_are_accurate(stage):
@@ -522,7 +535,8 @@ def test_upright_portrait_skips_the_turned_passes(stage):
         blazeface.BlazeFace.detect = original
     assert result.findings[0].landmarks_ok
     assert_eyes_obscured(image, out, ASTRONAUT["eyes"])
-    # upright whole frame (short + full) in run and in verify, plus small-face tiles:
-    # none of the calls sees the turned (512 x 512 stays square, so count them instead)
+    # upright whole frame (short + full) in the run, plus small-face tiles: none of the
+    # calls sees the turned (512 x 512 stays square, so count them instead); verification
+    # looks only at the edits' surroundings, never the whole frame again
     whole_frame = [s for s in calls if s[:2] == (512, 512)]
-    assert len(whole_frame) == 4
+    assert len(whole_frame) == 2

@@ -293,7 +293,7 @@ class FaceStage:
             return StageResult()
         # Nothing in the pipeline changed the pixels: BlazeFace and the profile cascade
         # already ran on exactly these and are deterministic, so only the independent
-        # frontal cascade looks again.
+        # frontal cascade looks again, around this stage's edits (verify_faces).
         unchanged = context is not None and image is context.frame.pixels
         return verify_faces(self, _read_only(image), result, changed=not unchanged)
 
