@@ -203,6 +203,7 @@ def test_overlays_toggle_on_thumbnails(page: Any) -> None:
         )
 
     assert shown("rect.ov-text") == ["inline"] * 3 and shown("polygon.ov-oral") == ["inline"]
+    assert shown("rect.ov-verify") == []  # nothing was found only by verification
     colours = page.eval_on_selector_all(
         "#grid rect.ov-text", "els => els.map(e => e.getAttribute('stroke'))"
     )
@@ -215,6 +216,36 @@ def test_overlays_toggle_on_thumbnails(page: Any) -> None:
     assert set(shown("rect.ov-obscured")) == {"none"}
     page.keyboard.press("t")
     assert shown("rect.ov-text") == ["inline"] * 3
+
+
+def test_what_only_verification_found_is_drawn_heavier_and_named(
+    chromium: Any, batch: ReviewBatch
+) -> None:
+    # The reports as a run would write them where the verification pass found a face
+    # still visible and a PHI line the first pass left (tests/test_verify_regions.py
+    # makes such runs); the page is rebuilt from them as the batch does.
+    items = [vars(i) for i in batch.summary.items]
+    for item in items:
+        path = batch.out / item["report"]
+        report = json.loads(path.read_text("utf-8"))
+        for face in report["faces"]:
+            face["verification"] = "escalated"
+        for text in report["text"][:1]:
+            text["action"] = "redacted_on_verify"
+        path.write_text(json.dumps(report), "utf-8")
+    write_review(batch.out, items)
+    page = shots.open_page(chromium, batch.page)
+    shots.wait_for_thumbnails(page)
+    heavy = page.eval_on_selector_all(
+        "#grid rect.ov-verify", "els => els.map(e => getComputedStyle(e).strokeWidth)"
+    )
+    assert len(heavy) == 2 and set(heavy) == {"5px"}
+    page.locator("#grid .card", has_text=_card_name(batch, "national_id")).click()
+    note = page.locator("#viewer-report .verify-note").inner_text()
+    assert note.startswith("Found only by verification: 1 region(s)")
+    assert page.locator("#viewer-images rect.ov-verify").count() == 1
+    assert page.deid_log.errors == [] and page.deid_log.refused == []
+    page.context.close()
 
 
 def test_page_with_originals_says_so_and_shows_them(chromium: Any, batch: ReviewBatch) -> None:

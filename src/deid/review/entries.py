@@ -30,6 +30,8 @@ class FaceMark:
     oral: list[tuple[int, int]] | None
     action: str
     role: str | None
+    #: "escalated" when verification found this face still visible and obscured it.
+    verification: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ def _face(data: object) -> FaceMark | None:
     eyes = [b for b in map(_box, _list(data.get("eye_boxes"))) if b is not None]
     oral = _polygon(data.get("oral_region"))
     role = data.get("role")
-    return FaceMark(box, eyes, oral, str(data.get("action", "")), str(role) if role else None)
+    return FaceMark(box, eyes, oral, str(data.get("action", "")), str(role) if role else None,
+                    str(data.get("verification") or ""))  # fmt: skip
 
 
 def _text(data: object) -> TextMark | None:

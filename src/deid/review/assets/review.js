@@ -137,8 +137,12 @@
     const [w, h] = e.size;
     const svg = svgEl("svg", {viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "xMidYMid meet",
                               role: "img", "aria-label": `${label}: overlays`});
+    // What only the verification pass found is drawn heavier: the reviewer looks there
+    // first, as the first pass missed it.
     for (const f of e.faces) {
-      svg.append(rect(f.box, "ov-obscured", `face: ${f.action}`));
+      const late = f.verification === "escalated";
+      svg.append(rect(f.box, late ? "ov-obscured ov-verify" : "ov-obscured",
+                      `face: ${f.action}${late ? " (found by verification)" : ""}`));
       for (const eye of f.eyes) svg.append(rect(eye, "ov-obscured", "eye"));
       if (f.oral) {
         const poly = svgEl("polygon", {class: "ov-oral", points: f.oral.map((p) => p.join(",")).join(" ")});
@@ -147,7 +151,9 @@
       }
     }
     for (const t of e.text) {
-      const r = rect(t.box, "ov-text", `${t.category}: ${t.masked} (${t.action})`);
+      const late = t.action === "redacted_on_verify";
+      const r = rect(t.box, late ? "ov-text ov-verify" : "ov-text",
+                     `${t.category}: ${t.masked} (${late ? "found by verification" : t.action})`);
       r.setAttribute("stroke", colour(t.category));
       r.setAttribute("data-category", t.category);
       svg.append(r);
@@ -297,6 +303,12 @@
   function reportView(e) {
     const parts = [el("p", {}, e.summary || "No report could be read for this image.")];
     if (e.reasons.length) parts.push(el("h2", {}, "Reasons"), el("p", {}, e.reasons.join(", ")));
+    const late = e.faces.filter((f) => f.verification === "escalated").length +
+      e.text.filter((t) => t.action === "redacted_on_verify").length;
+    if (late) {
+      parts.push(el("p", {class: "verify-note"}, `Found only by verification: ${late} ` +
+        "region(s), drawn with heavy borders. Check that nothing else was missed there."));
+    }
     if (e.faces.length) {
       parts.push(el("h2", {}, `Faces (${e.faces.length})`), table(["action", "role", "box"],
         e.faces.map((f) => [f.action, f.role || "", f.box.join(", ")])));
