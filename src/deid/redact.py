@@ -45,18 +45,23 @@ def apply_in_place(out: np.ndarray, edits: Iterable[Edit]) -> None:
 def _fill(region: np.ndarray, color: np.ndarray, mask: np.ndarray | None) -> None:
     """A head's mask is 1 almost everywhere and soft only where it ramps down to a kept
     mouth: whole pixels are set outright and only the soft band's box is blended (a
-    float blend over a whole 12 MP head costs more than the detectors' second look)."""
-    fill = np.broadcast_to(color, region.shape)
+    float blend over a whole 12 MP head costs more than the detectors' second look).
+    The masks and the band's box come from OpenCV (half the time of numpy's masked
+    copy and its row and column scans on a head, same bytes)."""
     if mask is None:
-        region[...] = fill
+        region[...] = color
         return
-    whole = mask >= 1.0
-    np.copyto(region, fill, where=whole.reshape(*whole.shape, *(1,) * (region.ndim - 2)))
-    soft = (mask > 0.0) & ~whole
-    rows, cols = np.flatnonzero(soft.any(axis=1)), np.flatnonzero(soft.any(axis=0))
-    if rows.size == 0:
+    fill = np.empty_like(region)
+    fill[...] = color
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    done = cv2.copyTo(fill, cv2.compare(mask, 1.0, cv2.CMP_GE), region)
+    if not np.shares_memory(done, region):  # OpenCV could not write into this view
+        region[...] = done
+    soft = cv2.bitwise_and(cv2.compare(mask, 0.0, cv2.CMP_GT), cv2.compare(mask, 1.0, cv2.CMP_LT))
+    left, top, width, height = cv2.boundingRect(soft)
+    if width == 0 or height == 0:
         return
-    band = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    band = slice(top, top + height), slice(left, left + width)
     _blend(region[band], fill[band], np.clip(mask[band], 0.0, 1.0))
 
 
