@@ -17,7 +17,10 @@ Stage times are the ones the pipeline writes into each report (``timings_ms``).
 Memory is the worker's peak resident set (``ru_maxrss`` from ``wait4``), which covers
 the models, the pipeline and the largest image. Throughput per core is images per
 CPU-second of the worker (its threads and subprocesses counted), which holds on a
-shared machine where wall-clock throughput does not. Efficacy comes from the held-out
+shared machine where wall-clock throughput does not. Scaling is 2 batch workers
+against 1 on the same generated 2 MP photos with faces and captions
+(benchmarks/batch_scaling.py, one round each, worker start-up included; ``--scaling-n``
+photos, 0 to skip). Efficacy comes from the held-out
 split scorers (score_faces.py, score_text.py), run after the timing so that they do
 not disturb it.
 """
@@ -260,6 +263,14 @@ def efficacy() -> None:
                 print(f"  {line}")
 
 
+def scaling(photos: int, work: Path) -> None:
+    """2 workers against 1 (the batch's default on 2 cores against ``--workers 1``)."""
+    import batch_scaling
+
+    print(f"\nscaling: 2 workers against 1, {photos} photos of 2 MP (the same run)")
+    batch_scaling.throughput(work / "scaling", photos, 2.0, rounds=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", type=float, default=[2.0, 12.0],
@@ -268,6 +279,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed runs of each photo")
     parser.add_argument("--quick", action="store_true", help="2 MP only, one run, no efficacy")
     parser.add_argument("--no-efficacy", action="store_true", help="skip the held-out scorers")
+    parser.add_argument("--scaling-n", type=int, default=24,
+                        help="photos for the 2-against-1 worker figure (0: skip)")  # fmt: skip
     parser.add_argument("--work", type=Path, default=WORK, help="where the sets are kept")
     parser.add_argument("--json", type=Path, help="also write every sample here")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
@@ -277,7 +290,7 @@ def main() -> None:
         worker(args.worker, args.repeats, args.out)
         return
     if args.quick:
-        args.sets, args.repeats, args.no_efficacy = [2.0], 1, True
+        args.sets, args.repeats, args.no_efficacy, args.scaling_n = [2.0], 1, True, 0
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}")
     results = [time_set(mp, args.photos, args.repeats, args.work) for mp in args.sets]
@@ -285,6 +298,8 @@ def main() -> None:
         print_set(result)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
+    if args.scaling_n > 0:
+        scaling(args.scaling_n, args.work)
     if not args.no_efficacy:
         efficacy()
 

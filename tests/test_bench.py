@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,13 +76,16 @@ def test_taiwan_ids_have_valid_checksums() -> None:
 def test_entry_point_prints_every_figure_against_the_floor(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     cmd = [sys.executable, str(BENCH / "run.py"), "--sets", "0.5", "--photos", "2", "--repeats",
-           "1", "--no-efficacy", "--work", str(tmp_path), "--json", str(out)]  # fmt: skip
+           "1", "--no-efficacy", "--scaling-n", "2", "--work", str(tmp_path),
+           "--json", str(out)]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=540, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     text = run.stdout
     for figure in ("floor F = Pillow decode + q95 encode", "decode + metadata + encode",
-                   "whole pipeline", "images/s per core", "peak RSS per worker"):  # fmt: skip
+                   "whole pipeline", "images/s per core", "peak RSS per worker",
+                   "scaling: 2 workers against 1"):  # fmt: skip
         assert figure in text
+    assert re.search(r"1 worker [0-9.]+ img/s, 2 workers [0-9.]+ img/s; ratio [0-9.]+x", text)
     (result,) = json.loads(out.read_text())
     assert len(result["samples"]) == 2
     assert result["peak_rss_mb"] > 50  # a worker with the models loaded, not the parent
