@@ -62,13 +62,17 @@ class CascadeDetector:
         is_face: Callable[[Detection], bool],
         name: str = "haar_profile",
         regions: Sequence[Box] | None = None,
+        obscured: np.ndarray | None = None,
     ) -> list[Detection]:
         """Hits on the whole frame, or only inside ``regions`` (full-resolution boxes).
 
         A region is searched on the same working copy and with the same window sizes as
         the whole frame, so it finds what a whole-frame run finds there (boxes may move
         by a few pixels: a crop's pyramid rounds differently), for the cost of the region
-        alone.
+        alone. ``obscured`` (boolean, the image's size) marks pixels the face stage has
+        already obscured: they are no evidence of skin, so a hit's skin share is taken
+        over the rest of its box (verification: a neutral grey fill would otherwise pass
+        as a black-and-white face, and a head obscured but for its mouth is face-like).
         """
         work, scale = downscale(image, self.work_side)
         # No histogram equalisation: the cascade normalises each window's contrast itself,
@@ -77,6 +81,10 @@ class CascadeDetector:
         skin = skin_map(work)
         if skin is not None:
             skin |= neutral_map(work)  # a black-and-white region may hold a face
+        visible = None
+        if obscured is not None and skin is not None:
+            visible = ~_resized_mask(obscured, work.shape[1], work.shape[0])
+            skin &= visible
         if skin is not None and float(skin.mean()) < MIN_SKIN_IN_FRAME:
             return []  # a colour picture without skin-coloured pixels shows no face
         min_size = max(MIN_SIZE, int(min_face_px * scale), int(max(work.shape[:2]) * MIN_FRACTION))
@@ -99,7 +107,7 @@ class CascadeDetector:
                 if mirrored:
                     x = part.shape[1] - x - w
                 x, y = x + x0, y + y0
-                if skin is not None and float(skin[y : y + h, x : x + w].mean()) < self.min_skin:
+                if skin is not None and _skin_share(skin, visible, x, y, w, h) < self.min_skin:
                     continue
                 det = Detection(
                     center=((x + w / 2) / scale, (y + h / 2) / scale),
@@ -112,6 +120,26 @@ class CascadeDetector:
                 if is_face(det):
                     found.append(det)
         return found
+
+
+def _skin_share(
+    skin: np.ndarray, visible: np.ndarray | None, x: int, y: int, w: int, h: int
+) -> float:
+    """Share of skin-coloured pixels in a box, over its pixels not already obscured
+    (0 when the stage obscured all of it: nothing of a face is left to see there)."""
+    box = (slice(y, y + h), slice(x, x + w))
+    if visible is None:
+        return float(skin[box].mean())
+    seen = int(np.count_nonzero(visible[box]))
+    return float(np.count_nonzero(skin[box])) / seen if seen else 0.0
+
+
+def _resized_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``mask`` at the working copy's size: a pixel counts only when all of it is set."""
+    if mask.shape[:2] == (height, width):
+        return mask.astype(bool)
+    small = cv2.resize(mask.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+    return small >= 0.99
 
 
 def _work_windows(

@@ -261,11 +261,14 @@ class FaceStage:
         image: np.ndarray,
         name: str,
         regions: Sequence[Box] | None = None,
+        obscured: np.ndarray | None = None,
     ) -> Future[list[Detection]]:
-        """Raw cascade hits (skin-filtered) computed on the pool; see ``cascade_faces``."""
+        """Raw cascade hits (skin-filtered, ``obscured`` pixels no evidence of skin)
+        computed on the pool; see ``cascade_faces``."""
         return self._pool.submit(
-            cascade.detect, image, self.config.min_face_px, lambda _d: True, name, regions
-        )
+            cascade.detect, image, self.config.min_face_px, lambda _d: True, name, regions,
+            obscured,
+        )  # fmt: skip
 
     def _mesh_says_face(self, image: np.ndarray, det: Detection) -> bool:
         """Cascades fire on textures; the mesh's face-presence output vetoes those."""
