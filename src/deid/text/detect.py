@@ -180,7 +180,12 @@ def _value_beside(lines: list[PlacedLine], index: int) -> bool:
         overlap = min(ob.bottom, me.bottom) - max(ob.top, me.top)
         if overlap < 0.5 * min(me.height, ob.height):
             continue
-        if max(me.height, ob.height) > 1.8 * min(me.height, ob.height):
+        # One row: a value's proposal grown over photo texture can be twice as tall as
+        # its letters, but it stays centred on its row (a box over two rows does not).
+        low = min(me.height, ob.height)
+        if max(me.height, ob.height) > 2.5 * low:
+            continue
+        if abs((ob.top + ob.bottom) - (me.top + me.bottom)) > 0.7 * low:
             continue
         if ob.left - me.right > _ROW_REACH * me.height:
             continue

@@ -13,7 +13,7 @@ import re
 
 from ..lines import is_cjk
 from .base import NAME, Match, Recognizer
-from .lexicon import looks_like_name
+from .lexicon import english_words, looks_like_name
 from .vocabulary import ENGLISH, WORD_SURNAMES, is_caption
 
 SURNAMES = frozenset(
@@ -135,8 +135,9 @@ def _trim_to_name(token: str) -> str:
     return token
 
 
-# Surnames with a capital inside (McCarthy, MacLean, O'Brien, D'Arcy) are one word.
-_CAP = r"(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+# Surnames with a capital inside (McCarthy, MacLean, O'Brien, D'Arcy) are one word, and
+# so is a romanised given name with a one-letter syllable (I-Chun, Hsin-I, Yueh-O).
+_CAP = r"(?:(?:Mc|Mac|O'|D')?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z][a-z]*-[A-Z][a-z]*)"
 _UPPER = r"[A-Z]{2,}(?:[-'][A-Z]{2,})?"
 _INITIAL = r"[A-Z]\."
 _NAME_WORDS = rf"(?:{_CAP}|{_UPPER}|{_INITIAL})(?:,?\s+(?:{_CAP}|{_UPPER}|{_INITIAL})){{0,3}}"
@@ -153,6 +154,10 @@ _LEADING_WORDS = re.compile(rf"^\s*({_NAME_WORDS})")
 # drops it ("AmyHansen"); a proposal stopping short of the line's start leaves the
 # given name's tail in lower case ("ames Preston" at the start of a line).
 _SPACE_MISREAD = re.compile(r"(?<=[a-z])['’`_.·,](?=[A-Z][a-z])")
+# OCR reads a lower-case l as a capital I and an o as a zero inside a word ("CoIe",
+# "OIivia", "R0bert"); read as letters, the word has a name's shape again.
+_L_MISREAD = re.compile(r"(?<=[a-z])I(?![A-Z])|(?<=\b[A-Z])I(?=[a-z])")
+_O_MISREAD = re.compile(r"(?<=[a-z])0(?![0-9])|(?<=\b[A-Z])0(?=[a-z])")
 _JOINED = re.compile(r"(?<![A-Za-z])([A-Z][a-z]{2,}[A-Z][a-z]{2,})(?![A-Za-z])")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _CUT_START = re.compile(rf"^\s*([a-z]{{2,}}\s+{_CAP})(?![A-Za-z])")
@@ -189,8 +194,14 @@ def _caption_words(words: str) -> bool:
 _WORD_ENDING = re.compile(r"(?:[a-z]{4}ments?|tions?|itis|isms?|ics|ous|ful|able|ible|ants|ogy)$")
 # A capitalised pair followed by a lower-case word is the start of a phrase
 # ("Recheck Wax trial", "Night guard"), not a name: nothing follows a name on its line
-# but another name or a suffix.
-_LOWER_NEXT = re.compile(r"\s+[a-z]{2,}\b")
+# but another name or a suffix. A lower-case piece that is no word is the rest of the
+# name's last word, which OCR cut with a space ("Jerry Cam pbell"): the name goes on
+# over it.
+_LOWER_NEXT = re.compile(r"\s+([a-z]{2,})(?![A-Za-z])")
+
+
+def _is_word(word: str) -> bool:
+    return word in english_words() or word in ENGLISH
 
 
 def _common_word_shape(words: str) -> bool:
@@ -222,19 +233,25 @@ class EnglishName(Recognizer):
         # A caption line is not the value of a label on the line above (see vocabulary).
         if _EN_LABEL_ONLY.search(before.strip()) and not is_caption(text):
             found += self._regex(_LEADING_WORDS, text, 0.8, group=1)
-        spaced = _SPACE_MISREAD.sub(" ", text)  # same length: spans stay aligned
+        # Same length: spans stay aligned.
+        spaced = _O_MISREAD.sub("o", _L_MISREAD.sub("l", _SPACE_MISREAD.sub(" ", text)))
         # Shapes alone say nothing on a line of caption words ("clusal Day 14": the
         # start of Occlusal cut off, and Day is a surname too).
         shapes = () if is_caption(text) else (_SHAPE, _UPPER_SHAPE, _JOINED, _CUT_START)
         for pattern in shapes:
             for m in pattern.finditer(spaced):
+                rest = _LOWER_NEXT.match(spaced, m.end(1))
+                if rest and not _is_word(rest.group(1)):
+                    end, rest = rest.end(), None  # "Cam pbell": one word cut in two
+                else:
+                    end = m.end(1)
                 if not (
                     _caption_words(m.group(1))
                     or _common_word_shape(m.group(1))
                     or not looks_like_name(m.group(1))
-                    or (not self._words_may_follow and _LOWER_NEXT.match(spaced, m.end(1)))
+                    or (not self._words_may_follow and rest)
                 ):
-                    found.append(self._match(m.start(1), m.end(1), 0.55))
+                    found.append(self._match(m.start(1), end, 0.55))
         return [self._whole(text, m) for m in found]
 
     def _whole(self, text: str, m: Match) -> Match:
