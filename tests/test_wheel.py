@@ -80,6 +80,10 @@ def test_wheel_carries_schema_manifest_and_py_typed(dist):
         # The review page is written from these at run time (deid.review.page).
         assets = {f"deid/review/assets/review.{ext}" for ext in ("html", "css", "js")}
         assert assets <= names
+        # The name and word lists the English-name recogniser reads at run time.
+        lists = {f"deid/text/recognizers/data/{n}.txt.gz"
+                 for n in ("english_words", "given_names", "surnames")}  # fmt: skip
+        assert lists | {"deid/text/recognizers/data/LICENSES.txt"} <= names
         schema = json.loads(zf.read("deid/data/report.schema.json"))
         manifest = json.loads(zf.read("deid/data/models.json"))
         entry_points = zf.read(f"deid-{__version__}.dist-info/entry_points.txt").decode()
