@@ -139,3 +139,27 @@ def test_gate_only_removes_tiles_and_a_flat_frame_has_none(stage):
     plain[..., 0] = 170  # warm but flat: no contrast anywhere
     assert count_tiles(stage, plain, gated=False) == ungated
     assert count_tiles(stage, plain, gated=True) == 0
+
+
+def test_tiles_wait_for_the_pool_as_views_not_copies(stage):
+    """A busy 12 MP frame gives the detector a few hundred tiles; they wait for the pool
+    as views into the frame's reduced copies, so the pass allocates about what its
+    levels take (29 MB here), not 110 KB more per tile (62 MB when each tile was
+    copied), and still finds the small faces."""
+    import tracemalloc
+
+    canvas = cv2.resize(busy_scene(9), (4000, 3000), interpolation=cv2.INTER_LINEAR)
+    a = paste_face(canvas, data.astronaut(), ASTRONAUT_FACE, 40, (1313, 911))
+    g = paste_face(canvas, grace(), GRACE_FACE, 56, (2917, 2203))
+    image = read_only(canvas)
+    tiles = count_tiles(stage, image, gated=True)
+    assert tiles * 192 * 192 * 3 > 30 * 2**20  # a copy of each tile: 30 MB and more
+    stage.frontal.tiles(image, stage.plan(), [])  # the shared reduced copies, made once
+    tracemalloc.start()
+    try:
+        dets = stage.frontal.tiles(image, stage.plan(), [], stage._pool)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 45 * 2**20, f"{peak / 2**20:.0f} MB for {tiles} tiles"
+    assert found_at(dets, a, 40) and found_at(dets, g, 56)
