@@ -135,10 +135,10 @@ def test_the_opencv_engine_is_chosen_when_tasks_rejects_the_model(store, caplog,
 @pytest.mark.parametrize("kind", sorted(MODELS))
 def test_automatic_choice_takes_the_first_engine_that_runs_the_model(store, kind):
     """Whatever the installed release: the engine chosen finds Grace Hopper's face, and
-    it is the first of Tasks, onnxruntime and OpenCV DNN that loads the model alone."""
+    it is the first of onnxruntime, Tasks and OpenCV DNN that loads the model alone."""
     model = store.read(MODELS[kind])
     runs = []
-    for backend in ("tasks", "onnxruntime"):
+    for backend in ("onnxruntime", "tasks"):
         try:
             BlazeFace(model, kind, 0.5, backend=backend).close()  # type: ignore[arg-type]
             runs.append(backend)

@@ -155,3 +155,43 @@ def test_where_tasks_rejects_the_model_onnxruntime_runs_it(model):
         assert len(detector.detect(_grace())) == 1
     finally:
         detector.close()
+
+
+def test_the_face_stage_runs_the_full_range_model_on_onnxruntime(model, engines):
+    """onnxruntime is the first engine: the stage's full-range detectors (whole frame and
+    every small-face tile) run on it; the short-range model, which does not export,
+    stays on the next engine. On real photos, and on a busy frame whose faces only the
+    tiles find, the stage finds the same faces as with the full-range model on the
+    other engine, at the same places."""
+    from deid.stages.faces import FaceStage
+
+    _, other = engines
+    stage = FaceStage(Config().faces, ModelStore())
+    try:
+        assert stage._full.backend == "onnxruntime"
+        assert {m.backend for m in stage._tile_models} == {"onnxruntime"}
+        assert stage._short.backend in ("tasks", "opencv")
+        on_ort = stage.frontal
+        on_other = FrontalDetector(stage._short, other, [other])
+        canvas = busy_scene(5)
+        small = [
+            paste_face(canvas, data.astronaut(), ASTRONAUT_FACE, 36, (517, 341)),
+            paste_face(canvas, _grace(), GRACE_FACE, 48, (1603, 1187)),
+        ]
+        for image, expected in (
+            (read_only(data.astronaut()), 1),
+            (read_only(_grace()), 1),
+            (read_only(canvas), len(small)),
+        ):
+            found = {}
+            for name, detector in (("ort", on_ort), ("other", on_other)):
+                stage.frontal = detector
+                found[name] = sorted(f.det.center for f in stage.find(image))
+            assert len(found["ort"]) == len(found["other"]) == expected
+            for a, b in zip(found["ort"], found["other"], strict=True):
+                assert np.hypot(a[0] - b[0], a[1] - b[1]) <= 2 * BOX_PX
+        for cx, cy in small:
+            assert any(np.hypot(x - cx, y - cy) < 20 for x, y in found["ort"])
+    finally:
+        stage.frontal = on_ort
+        stage.close()

@@ -284,14 +284,15 @@ def test_keypoints_found_again_in_a_close_crop_are_accurate(stage):
 
 
 def test_tilted_face_found_small_keeps_its_lips_not_a_keypoint_ellipse(stage):
-    # Tilted by 15 degrees and found small, the face's keypoints disagree with a mesh
+    # Tilted by 20 degrees and found small, the face's keypoints disagree with a mesh
     # that is sure of the face; keypoints found again agree, so the kept region follows
-    # the lips instead of falling back to an ellipse.
+    # the lips instead of falling back to an ellipse. (At 15 degrees the onnxruntime
+    # engine's keypoints happen to agree already; at 10 and 20 neither engine's do.)
     from deid.faces.analyze import check_mesh
 
     big = cv2.resize(data.astronaut(), None, fx=3.0, fy=3.0, interpolation=cv2.INTER_CUBIC)
     h, w = big.shape[:2]
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), -15, 1.0)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), -20, 1.0)
     big = cv2.warpAffine(big, turn, (w, h), borderValue=(90, 90, 90))
     canvas = np.full((3000, 4000, 3), 90, np.uint8)
     canvas[300 : 300 + h, 1500 : 1500 + w] = big

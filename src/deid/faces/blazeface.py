@@ -5,14 +5,17 @@ MediaPipe letterboxes every input to the model's 128 or 192 px square, so what a
 call can find depends only on how large the face is relative to the picture it is
 given; ``detector.py`` decides which pictures (whole frame, rotations, tiles) to give.
 
-Which engine runs a model is decided when it loads, by trying: MediaPipe Tasks first,
-then onnxruntime (``blazeface_ort.py``: the same graph exported to ONNX), then OpenCV
-DNN. MediaPipe 0.10.20 to 0.10.32 build the Tasks graph for the 128 px model only and
-fail on the first inference with the 192 px full-range model, so there the full-range
-model (every small-face tile) runs on onnxruntime, 2-3x faster than on OpenCV DNN.
-All three give the same boxes to a pixel. onnxruntime is not first although it costs
-a tenth less CPU per stage on this machine: its scores differ from Tasks' in the
-third decimal, and that was enough to hold one tuning group photo back for review.
+Which engine runs a model is decided when it loads, by trying: onnxruntime first
+(``blazeface_ort.py``: the same graph exported to ONNX; onnxruntime is already there
+for the OCR engine), then MediaPipe Tasks, then OpenCV DNN. All three give the same
+boxes to a pixel and scores to 0.01. onnxruntime costs 15-20 % less CPU per
+small-face tile than Tasks (``benchmarks/blazeface_tile_cpu.py``), and the tiles are
+most of the face stage; the dev-set figures are the same on either engine (a tuning
+group photo once held back for review with onnxruntime first is held back with
+Tasks first too, for another reason). MediaPipe 0.10.20 to 0.10.32 cannot run the
+192 px full-range model through Tasks at all (their graph is built for the 128 px
+model), so there Tasks only matters where onnxruntime is missing; OpenCV DNN, 2-3x
+slower than onnxruntime, is the last resort.
 """
 
 from __future__ import annotations
@@ -71,8 +74,8 @@ TASKS_ERRORS = (RuntimeError, ValueError, OSError, IndexError)
 class BlazeFace:
     """One loaded BlazeFace model; ``detect`` is serialised (the graph is not re-entrant).
 
-    ``backend="auto"`` uses the first engine that loads this model: MediaPipe Tasks,
-    onnxruntime, OpenCV DNN; ``"onnxruntime"``, ``"tasks"`` or ``"opencv"`` choose
+    ``backend="auto"`` uses the first engine that loads this model: onnxruntime,
+    MediaPipe Tasks, OpenCV DNN; ``"onnxruntime"``, ``"tasks"`` or ``"opencv"`` choose
     one (tests, diagnosis, speed comparisons). ``self.backend`` says which one loaded.
     """
 
@@ -89,28 +92,22 @@ class BlazeFace:
         self._dnn = None
         self._ort = None
         tasks_error: Exception | None = None
-        if backend in ("auto", "tasks"):
+        if backend in ("auto", "onnxruntime"):
+            try:
+                from .blazeface_ort import OrtBlazeFace
+
+                self._ort = OrtBlazeFace(model, name, min_score)
+            except Exception as exc:  # an engine that cannot load leaves the next one
+                if backend == "onnxruntime":
+                    raise
+                log.info("face model '%s': not on onnxruntime (%s)", name, type(exc).__name__)
+        if self._ort is None and backend in ("auto", "tasks"):
             try:
                 self._task = self._load_tasks(model, min_score)
             except TASKS_ERRORS as exc:
                 if backend == "tasks":
                     raise
                 tasks_error = exc
-        if self._task is None and backend in ("auto", "onnxruntime"):
-            try:
-                from .blazeface_ort import OrtBlazeFace
-
-                self._ort = OrtBlazeFace(model, name, min_score)
-                if tasks_error is not None:
-                    log.info(
-                        "face model '%s': MediaPipe %s cannot run it through Tasks (%s); "
-                        "running it on onnxruntime",
-                        name, getattr(mp, "__version__", "?"), type(tasks_error).__name__,
-                    )  # fmt: skip
-            except Exception as exc:  # an engine that cannot load leaves the last one
-                if backend == "onnxruntime":
-                    raise
-                log.info("face model '%s': not on onnxruntime (%s)", name, type(exc).__name__)
         if self._ort is None and self._task is None:
             from .blazeface_dnn import DnnBlazeFace
 

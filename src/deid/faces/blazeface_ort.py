@@ -1,12 +1,19 @@
 """BlazeFace on onnxruntime: the same graph and decoding as the other engines.
 
 The pinned graph exported to ONNX (``onnx_export.py``) on onnxruntime (already a
-dependency: the OCR engine). Where MediaPipe Tasks cannot run the full-range model
-(0.10.20 to 0.10.32) it carries every small-face tile, 2-3x faster than OpenCV DNN.
-Its heads agree with OpenCV DNN's to 4e-5; boxes agree with Tasks' to a pixel and
-scores to 0.01 (``tests/test_blazeface_ort.py``). Against Tasks on the 12 MP photos it
-costs 10 % less CPU per face stage (15 % per tile pass), which did not make it the
-first choice (``blazeface.py``).
+dependency: the OCR engine), the first engine tried (``blazeface.py``): it carries the
+full-range model, so every small-face tile, 2-3x faster than OpenCV DNN and with
+15-20 % less CPU per tile than MediaPipe Tasks. Its heads agree with OpenCV DNN's to
+4e-5; boxes agree with Tasks' to a pixel and scores to 0.01
+(``tests/test_blazeface_ort.py``). The short-range model does not export (a strided
+convolution with SAME padding, which the exporter does not write) and stays on Tasks.
+
+One tile per call, one single-threaded session per pool thread: batches of tiles in
+one call were measured and not taken. The results are identical, but the CPU per
+tile grows with the batch (2.6 ms alone, 2.9 ms in fours, 3.4 ms in sixteens, 4.4 ms
+in sixty-fours on this machine; one two-threaded session is no better). The cost is
+the convolutions over the tile, not the call: a whole call on a 32 px input costs
+0.22 ms (``benchmarks/blazeface_batch_cpu.py``).
 
 Input and output are MediaPipe's (``blazeface_dnn.py``): the picture letterboxed into
 the model's square, SSD anchors, weighted suppression, boxes in the picture's pixels.
