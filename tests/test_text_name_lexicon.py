@@ -190,3 +190,33 @@ def test_name_read_with_a_space_inside_its_last_word_filled_whole(pipe, engine) 
     is the rest of the name, not the start of a caption phrase."""
     pixels, pieces = _form("chelsea", 36)
     check(pipe, engine, pixels, pieces)
+
+
+def test_mobile_number_cut_by_the_photo_edge_filled(pipe, engine) -> None:
+    """A caption running off the photo's right edge leaves "0986-799-1" of a mobile
+    number: seven digits starting 09 at the end of the line are a phone number, and
+    what is left of it is covered."""
+    lines = [[("術後", False)], [("0986-799-116", True)], [("Upper", False)]]
+    pixels, pieces = _block(lines, "coffee", DEJAVU_SANS)
+    ink = pieces[1][2]
+    cols = np.nonzero(ink.any(axis=0))[0]
+    cut = int(cols.min() + 0.86 * (cols.max() - cols.min()))  # inside the second-last digit
+    pixels = np.ascontiguousarray(pixels[:, :cut])
+    pieces = [(text, phi, mask[:, :cut]) for text, phi, mask in pieces]
+    check(pipe, engine, pixels, [(t, p, m) for t, p, m in pieces if m.any()])
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("0986-799 -1", "0986-799 -1"),  # the rest read by another proposal
+        ("0986-799-1:", "0986-799-1:"),  # the last digit cut in half
+        ("0986799", "0986799"),
+        ("0986-799-1 Before", None),  # not at the line's end: something else
+        ("2024-0912-345", None),  # inside a longer number
+        ("0912-34", None),  # six digits
+    ],
+)
+def test_mobile_number_cut_at_the_line_end(text: str, phone: str | None) -> None:
+    spans = [text[m.start : m.end] for m in find_all(text) if m.category.name == "phone"]
+    assert spans == ([phone] if phone else [])

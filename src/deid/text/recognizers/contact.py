@@ -22,10 +22,20 @@ _US = re.compile(
 )
 
 
+# A mobile number whose end the line lost (a proposal or the photo's edge cut it, the
+# rest read apart or not at all): 09xx-xxx and at most two digits more, then nothing.
+# Seven digits starting 09 are a phone number; the fill goes on to the crop's edge.
+_TW_MOBILE_CUT = re.compile(r"(?<![\d+/.-])09\d{2}[\s.-]?\d{3}(?:[\s.-]{1,2}\d{1,2})?\W*$")
+
+
 class TaiwanMobile(PatternRecognizer):
     name = "tw_mobile"
     category = PHONE
-    patterns = (Pattern(_TW_MOBILE, 0.9), Pattern(_TW_MOBILE_NO_ZERO, 0.75))
+    patterns = (
+        Pattern(_TW_MOBILE, 0.9),
+        Pattern(_TW_MOBILE_NO_ZERO, 0.75),
+        Pattern(_TW_MOBILE_CUT, 0.75),
+    )
     fix_digits = True
 
 
