@@ -82,6 +82,16 @@ def summary(name: str, rounds: list[Round]) -> dict[str, int]:
     wall, cpu = ratios(rounds)
     tiles = statistics.mean(s["tiles"] for s in samples)
     print(f"  {name:12s} faces / F: wall {wall:5.2f}, CPU {cpu:5.2f}; tiles per photo {tiles:.0f}")
+    # The same in seconds (the floor F itself as measured in this run), and the stage's
+    # CPU over the tiles it ran: what a tile costs with its share of the rest.
+    f_cpu = statistics.median(s["floor_cpu"] for s in samples)
+    s_wall = statistics.median(s["wall"] for s in samples)
+    s_cpu = statistics.median(s["cpu"] for s in samples)
+    per_tile = sum(s["cpu"] for s in samples) / max(1, sum(s["tiles"] for s in samples))
+    print(
+        f"  {'':12s} per photo: wall {s_wall:.2f} s, CPU {s_cpu:.2f} s (F CPU {f_cpu:.3f} s); "
+        f"stage CPU per tile {per_tile * 1000:.1f} ms"
+    )
     return {photo: int(s["faces"]) for photo, s in rounds[-1].items()}
 
 
