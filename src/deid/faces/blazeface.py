@@ -1,5 +1,5 @@
-"""BlazeFace over the pinned models: MediaPipe Tasks ``FaceDetector``, or the same graph
-on OpenCV DNN (``blazeface_dnn.py``) where the installed MediaPipe cannot run a model.
+"""BlazeFace over the pinned models: the graph on onnxruntime (``blazeface_ort.py``),
+MediaPipe Tasks ``FaceDetector``, or the graph on OpenCV DNN (``blazeface_dnn.py``).
 
 MediaPipe letterboxes every input to the model's 128 or 192 px square, so what a
 call can find depends only on how large the face is relative to the picture it is
@@ -8,14 +8,17 @@ given; ``detector.py`` decides which pictures (whole frame, rotations, tiles) to
 Which engine runs a model is decided when it loads, by trying: onnxruntime first
 (``blazeface_ort.py``: the same graph exported to ONNX; onnxruntime is already there
 for the OCR engine), then MediaPipe Tasks, then OpenCV DNN. All three give the same
-boxes to a pixel and scores to 0.01. onnxruntime costs 15-20 % less CPU per
+boxes to a pixel and scores to 0.01. onnxruntime costs 12-15 % less CPU per
 small-face tile than Tasks (``benchmarks/blazeface_tile_cpu.py``), and the tiles are
-most of the face stage; the dev-set figures are the same on either engine (a tuning
-group photo once held back for review with onnxruntime first is held back with
-Tasks first too, for another reason). MediaPipe 0.10.20 to 0.10.32 cannot run the
-192 px full-range model through Tasks at all (their graph is built for the 128 px
-model), so there Tasks only matters where onnxruntime is missing; OpenCV DNN, 2-3x
-slower than onnxruntime, is the last resort.
+most of the face stage: 12 % less CPU per 12 MP photo (``benchmarks/face_stage_ab.py``).
+On the loaded shared machine its wall clock was no better: Tasks' threads sleep and
+wake on every call (ten times the time slices per tile), which a busy scheduler
+serves first. The dev-set figures are the same on either engine, tuning and
+held-out (a tuning group photo once held back for review with onnxruntime first was
+held back with Tasks first too; the cause was in verification). MediaPipe 0.10.20
+to 0.10.32 cannot run the 192 px full-range model through Tasks at all (their graph
+is built for the 128 px model), so there Tasks only matters where onnxruntime is
+missing; OpenCV DNN, 2-3x slower than onnxruntime, is the last resort.
 """
 
 from __future__ import annotations

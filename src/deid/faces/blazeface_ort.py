@@ -3,7 +3,7 @@
 The pinned graph exported to ONNX (``onnx_export.py``) on onnxruntime (already a
 dependency: the OCR engine), the first engine tried (``blazeface.py``): it carries the
 full-range model, so every small-face tile, 2-3x faster than OpenCV DNN and with
-15-20 % less CPU per tile than MediaPipe Tasks. Its heads agree with OpenCV DNN's to
+12-15 % less CPU per tile than MediaPipe Tasks. Its heads agree with OpenCV DNN's to
 4e-5; boxes agree with Tasks' to a pixel and scores to 0.01
 (``tests/test_blazeface_ort.py``). The short-range model does not export (a strided
 convolution with SAME padding, which the exporter does not write) and stays on Tasks.
