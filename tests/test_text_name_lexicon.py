@@ -206,9 +206,45 @@ def test_mobile_number_cut_by_the_photo_edge_filled(pipe, engine) -> None:
     check(pipe, engine, pixels, [(t, p, m) for t, p, m in pieces if m.any()])
 
 
+def test_mobile_number_whose_start_the_photo_edge_cut_filled(pipe, engine) -> None:
+    """The photo's left edge cuts "09" off a mobile number: "35-526-278" at the start
+    of a line is still a phone number, covered back to the edge."""
+    from PIL import ImageFont
+
+    pixels, pieces = _block([[("0935-526-278", True)]], "coffee", DEJAVU_SANS)
+    pixels, more = draw_block(pixels, (420, 60), [[("術後", False)], [("Upper", False)]], 36,
+                              (255, 255, 255), latin=DEJAVU_SANS)  # fmt: skip
+    cut = 70 + round(ImageFont.truetype(DEJAVU_SANS, 36).getlength("09")) + 1
+    pixels = np.ascontiguousarray(pixels[:, cut:])
+    pieces = [(text, phi, mask[:, cut:]) for text, phi, mask in pieces + more]
+    check(pipe, engine, pixels, [("35-526-278", True, pieces[0][2]), *pieces[1:]])
+
+
+def test_fill_of_a_value_starting_its_proposal_reaches_a_line_height_before_it(
+    pipe, engine
+) -> None:
+    """A proposal that starts late loses the value's first characters on photo
+    texture, so the fill of a value with nothing before it on its proposal starts one
+    line height before what was read (as it ends one line height past the crop); the
+    label further left, which the proposal did not grow over, stays readable."""
+    size = 36
+    lines = [[("手機", None), (" " * 8, None), ("0935-526-278", True)], [("Upper", False)]]
+    pixels, pieces = _block(lines, "coffee", DEJAVU_SANS)
+    result = check(pipe, engine, pixels, pieces)
+    value = pieces[2][2]
+    rows = np.nonzero(value.any(axis=1))[0]
+    left = int(np.nonzero(value.any(axis=0))[0].min())
+    _, filled = test_text_unboxed._edit_mask(result, pixels.shape)
+    band = filled[rows.min() : rows.max() + 1]
+    assert band[:, left - int(0.8 * size) : left].all(axis=1).mean() > 0.9
+    label = pieces[0][2]
+    assert filled[label].mean() < 0.05
+
+
 @pytest.mark.parametrize(
     ("text", "phone"),
     [
+        ("35-526-278", "35-526-278"),  # the start lost
         ("0986-799 -1", "0986-799 -1"),  # the rest read by another proposal
         ("0986-799-1:", "0986-799-1:"),  # the last digit cut in half
         ("0986799", "0986799"),

@@ -60,13 +60,16 @@ class PlacedLine:
         box = self.line.span_box(start, end)
         if box is None:
             return None
+        crop_h, crop_w = self.crop.pixels.shape[:2]
         if not self.line.text[end:].strip():
             # ...and one line height past it: where the proposal itself stopped short
             # (the end of a caption touching photo detail), the rest is still PHI.
-            crop_h, crop_w = self.crop.pixels.shape[:2]
             box = Box(box.left, box.top, max(box.right, crop_w) + crop_h, box.bottom)
         if not self.line.text[:start].strip():
-            box = Box(min(box.left, 0), box.top, box.right, box.bottom)
+            # The same before it: a proposal that started late lost the value's first
+            # characters ("35-526-278" of 0935-526-278). Text closer than that on the
+            # left would have been taken into the proposal (it grows over such gaps).
+            box = Box(min(box.left, 0) - crop_h, box.top, box.right, box.bottom)
         if self.crop.band is not None:
             # The line's own rows, not the crop's: a crop with room above and below
             # would otherwise reach into the neighbouring lines of a caption block.

@@ -26,6 +26,10 @@ _US = re.compile(
 # rest read apart or not at all): 09xx-xxx and at most two digits more, then nothing.
 # Seven digits starting 09 are a phone number; the fill goes on to the crop's edge.
 _TW_MOBILE_CUT = re.compile(r"(?<![\d+/.-])09\d{2}[\s.-]?\d{3}(?:[\s.-]{1,2}\d{1,2})?\W*$")
+# ...or whose start it lost ("35-526-278" of 0935-526-278): the mobile's last two groups
+# of three digits after one or two more, at the line's start. The fill goes back to the
+# crop's edge.
+_TW_MOBILE_CUT_START = re.compile(r"^\W*(\d{1,2}[\s.-]\d{3}[\s.-]\d{3})(?![\d/.-])")
 
 
 class TaiwanMobile(PatternRecognizer):
@@ -35,6 +39,7 @@ class TaiwanMobile(PatternRecognizer):
         Pattern(_TW_MOBILE, 0.9),
         Pattern(_TW_MOBILE_NO_ZERO, 0.75),
         Pattern(_TW_MOBILE_CUT, 0.75),
+        Pattern(_TW_MOBILE_CUT_START, 0.75, group=1),
     )
     fix_digits = True
 
