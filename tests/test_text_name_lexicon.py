@@ -220,6 +220,22 @@ def test_mobile_number_whose_start_the_photo_edge_cut_filled(pipe, engine) -> No
     check(pipe, engine, pixels, [("35-526-278", True, pieces[0][2]), *pieces[1:]])
 
 
+def test_line_cut_at_the_left_edge_caption_kept_name_filled(pipe, engine) -> None:
+    """The photo's left edge cuts the first letters off: "ep Apnea" (of Sleep Apnea) is
+    the end of a common word and a word no list holds, a caption kept; "ennifer Lopez"
+    (of Jennifer Lopez) ends like a given name, a name filled."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(DEJAVU_SANS, 36)
+    cut = 70 + round(max(font.getlength("Sle"), font.getlength("J"))) + 1
+    lines = [[("Sleep Apnea", False)], [("Jennifer Lopez", True)], [("術後", False)]]
+    pixels, pieces = _block(lines, "coffee", DEJAVU_SANS)
+    pixels = np.ascontiguousarray(pixels[:, cut:])
+    pieces = [(text, phi, mask[:, cut:]) for text, phi, mask in pieces]
+    visible = ("ep Apnea", "ennifer Lopez", "術後")
+    check(pipe, engine, pixels, [(v, p, m) for v, (_, p, m) in zip(visible, pieces, strict=True)])
+
+
 def test_fill_of_a_value_starting_its_proposal_reaches_a_line_height_before_it(
     pipe, engine
 ) -> None:

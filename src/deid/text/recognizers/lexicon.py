@@ -103,13 +103,26 @@ def kind(word: str) -> str:
     return WORD if WORD in kinds else AMBIGUOUS
 
 
-def looks_like_name(run: str) -> bool:
+def _kind_of_tail(piece: str) -> str:
+    """What the lower-case end of a word cut at the line's start is ("ep" of Sleep,
+    "ames" of James): the end of a given name makes it a possible name, else the end of
+    a common word makes it a word."""
+    piece = piece.lower()
+    if any(n.endswith(piece) for n in given_names()):
+        return UNKNOWN
+    return WORD if any(w.endswith(piece) for w in english_words()) else UNKNOWN
+
+
+def looks_like_name(run: str, *, cut_start: bool = False) -> bool:
     """Whether a capitalised run read with no label is a person's name (see above).
-    Initials and one-letter pieces say nothing and are left out."""
+    Initials and one-letter pieces say nothing and are left out. With ``cut_start``
+    the first word is the end of a word the proposal cut ("ep Apnea")."""
     words = [w for w in _WORD.findall(_CAMEL.sub(" ", run)) if len(w.strip("'’-")) > 1]
     if not words:
         return True
     kinds = [kind(w) for w in words]
+    if cut_start and kinds[0] == UNKNOWN:
+        kinds[0] = _kind_of_tail(words[0])
     if STRONG in kinds:
         return True
     if WORD in kinds:

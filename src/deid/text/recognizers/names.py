@@ -248,7 +248,7 @@ class EnglishName(Recognizer):
                 if not (
                     _caption_words(m.group(1))
                     or _common_word_shape(m.group(1))
-                    or not looks_like_name(m.group(1))
+                    or not looks_like_name(m.group(1), cut_start=pattern is _CUT_START)
                     or (not self._words_may_follow and rest)
                 ):
                     found.append(self._match(m.start(1), end, 0.55))
