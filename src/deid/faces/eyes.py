@@ -39,6 +39,9 @@ EDGE_MARGIN = 0.05  # x box height: a box this close to the frame edge "reaches"
 # nose to chin, so the whole face is about 1.5x that and centred a third higher.
 REFITS = ((1.5, 0.35), (2.0, 0.6))
 REFIT_STEPS = 2  # mesh -> its own face box -> mesh, as MediaPipe tracks a face
+# When the detector's orientation gives no sure refit: also a box that already spans the
+# whole face (a lower-face crop filling the frame), raised without growing.
+UNSURE_REFITS = (*REFITS, (1.0, 0.35))
 MIN_PRESENCE = 0.5
 EYE_IN_FRAME = 0.25  # share of an eye contour inside the frame that counts as visible
 # A contour point on a patch this dark and flat (max of a 7x7 window, all channels) is on
@@ -61,29 +64,42 @@ def reaches_edge(det: Detection, width: int, height: int) -> bool:
     return False
 
 
+def cut_by_frame(det: Detection, width: int, height: int) -> bool:
+    """Whether the detector box touches or crosses the frame edge on any side (a crop
+    through the face, whichever way the face is turned)."""
+    x0, y0, x1, y1 = det.bounds()
+    margin = EDGE_MARGIN * det.height
+    return min(x0, y0) < margin or x1 > width - margin or y1 > height - margin
+
+
 def needs_check(det: Detection, landmarks_ok: bool, width: int, height: int) -> bool:
     return not landmarks_ok or reaches_edge(det, width, height)
 
 
-def refit(mesh: FaceMesh, image: np.ndarray, det: Detection) -> Mesh | None:
-    """The most confident mesh of the grown, raised crops, or ``None`` if none is sure."""
+def refit(
+    mesh: FaceMesh,
+    image: np.ndarray,
+    det: Detection,
+    crops: tuple[tuple[float, float], ...] = REFITS,
+    follow_weak: bool = False,
+) -> Mesh | None:
+    """The first sure mesh of the grown, raised ``crops``, or ``None`` if none is sure.
+    ``follow_weak`` follows the mesh's own box even from a fit that is not yet sure (a
+    face turned a quarter from the crop's roll gets sure only once the box has turned)."""
     _, up = axes(det.angle)
-    best: Mesh | None = None
-    for grow, shift in REFITS:
+    for grow, shift in crops:
         center = np.asarray(det.center) + up * shift * det.height
         start = replace(det, center=(float(center[0]), float(center[1])),
                         width=det.width * grow, height=det.height * grow)  # fmt: skip
         fit = mesh.run(image, start)
         for _ in range(REFIT_STEPS):
-            if fit.presence < MIN_PRESENCE:
+            if fit.presence < MIN_PRESENCE and not follow_weak:
                 break
             start = fit.roi(replace(start, angle=eye_line(fit)))
             fit = mesh.run(image, start)
-        if fit.presence >= MIN_PRESENCE and (best is None or fit.presence > best.presence):
-            best = fit
-        if best is not None:
-            break  # the first sure refit is enough
-    return best
+        if fit.presence >= MIN_PRESENCE:
+            return fit  # the first sure refit is enough
+    return None
 
 
 def eye_line(fit: Mesh) -> float:
@@ -98,13 +114,23 @@ def eyes_visible(mesh: FaceMesh, image: np.ndarray, det: Detection) -> bool:
     """False only when a confident refit puts both eyes outside the picture.
 
     The detector's orientation is tried first. When no refit there is sure of a face,
-    the other quarter turns are tried and the one the mesh is surest of tells: a face
-    is surest upright in its own frame (a lip crop turned 90 degrees: 0.999 in its
-    turn, 0.62 a half turn away with an "eye" at the frame edge)."""
+    the other quarter turns of the detector's roll are tried; and when the detector box
+    reaches the frame edge (a crop through the face), so are the quarter turns of the
+    picture itself: on a lower-face crop the detector's roll is the nostrils' (tens of
+    degrees off a crop turned a whole quarter without an EXIF tag, or tilted), so those
+    refits also try a box that already spans the whole face (raised without growing)
+    and follow the mesh's own box even from a weak first fit, taking its roll from the
+    mesh's eye line. The refit the mesh is surest of tells: a face is surest upright in
+    its own frame (a lip crop turned 90 degrees: 0.999 in its turn, 0.62 a half turn
+    away with an "eye" at the frame edge)."""
     fit = refit(mesh, image, det)
     if fit is not None:
         return _sees_an_eye(fit, image)
-    fits = [refit(mesh, image, replace(det, angle=det.angle + k * QUARTER)) for k in (1, 2, 3)]
+    turns = [replace(det, angle=det.angle + k * QUARTER) for k in (1, 2, 3)]
+    fits = [refit(mesh, image, turn) for turn in turns]
+    if cut_by_frame(det, image.shape[1], image.shape[0]):
+        upright = [replace(det, angle=det.pass_angle + k * QUARTER) for k in range(4)]
+        fits += [refit(mesh, image, turn, UNSURE_REFITS, follow_weak=True) for turn in upright]
     sure = [f for f in fits if f is not None]
     if not sure:
         return True  # unsure: keep treating it as a face
