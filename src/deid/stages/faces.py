@@ -19,7 +19,13 @@ from ..config import FaceConfig
 from ..errors import ConfigError
 from ..faces.analyze import Face, check_mesh, decide, eyes_in_frame
 from ..faces.blazeface import BlazeFace
-from ..faces.detector import MIN_FACE_FRACTION, RECENTRE_CONTEXT, FrontalDetector, PassPlan
+from ..faces.detector import (
+    MIN_FACE_FRACTION,
+    RECENTRE_CONTEXT,
+    SHORT_LOOK,
+    FrontalDetector,
+    PassPlan,
+)
 from ..faces.eyes import eyes_visible, needs_check
 from ..faces.geometry import Detection
 from ..faces.landmarks import FaceMesh, Mesh
@@ -235,6 +241,10 @@ class FaceStage:
         """A hit the detector finds again in a crop centred on it, and either strong or a
         small face the frontal cascade sees too (only asked for the candidates the mesh
         doubts, so it costs a detector call and a small cascade run for a few)."""
+        if det.detector == f"blazeface_{SHORT_LOOK}":
+            # Found by the short-range model alone: the cascade must see it, whatever
+            # the score (the full-range look already failed to find it again).
+            return self.second_opinion.applies(det) and self.second_opinion.sees_face(image, det)
         strong = det.score >= TWICE_SCORE
         if not strong and not self.second_opinion.applies(det):
             return False
