@@ -123,8 +123,10 @@ def cpu_seconds() -> float:
 def worker(folder: Path, repeats: int, out: Path) -> None:
     """Time every photo in ``folder`` ``repeats`` times; write the samples as JSON."""
     from deid.config import Config
+    from deid.memory import limit_malloc_arenas, release_freed_memory
     from deid.pipeline import Pipeline
 
+    limit_malloc_arenas()  # as a batch worker does (batch._worker_pipeline, _worker_run)
     photos = sorted(folder.glob("*.jpg"))
     samples: list[dict[str, object]] = []
     with Pipeline(Config()) as pipe:
@@ -143,6 +145,7 @@ def worker(folder: Path, repeats: int, out: Path) -> None:
                 sample = Sample(photo.name, floor_s * 1000, dict(report.timings_ms),
                                 result.status, output.encoding if output else None)  # fmt: skip
                 samples.append(asdict(sample))
+                release_freed_memory()
         cpu, wall = cpu_seconds() - cpu, time.perf_counter() - wall
     out.write_text(json.dumps({"samples": samples, "cpu_s": cpu, "wall_s": wall}))
 

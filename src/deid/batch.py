@@ -42,7 +42,7 @@ from .config import Config
 from .consent import ConsentGate
 from .deadline import Deadline
 from .errors import ConfigError, DeidError, ImageTimeout
-from .memory import release_freed_memory
+from .memory import limit_malloc_arenas, release_freed_memory
 from .models import ModelStore
 from .names import NamePolicy, name_policy
 from .pipeline import Pipeline
@@ -634,6 +634,7 @@ def _worker_pipeline(
 ) -> Pipeline:
     """Runs in a worker process: the pipeline it keeps for all its images, built after
     the worker's thread pools are capped at its share of the cores (``thread_share.py``)."""
+    limit_malloc_arenas()
     if threads is not None:
         ThreadShare(threads).apply()
     return Pipeline(Config.from_mapping(config), consent=consent)
