@@ -16,22 +16,13 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from deid.config import Config
 from deid.faces.detector import FrontalDetector
-from deid.models import ModelStore
 from deid.stages.faces import FaceStage
 
 # Hand-drawn face boxes (x0, y0, x1, y1) of the package photos (benchmarks/devset_faces.py).
 ASTRONAUT_FACE = (178, 70, 282, 192)
 GRACE_FACE = (170, 132, 360, 328)
 FRAME = (2400, 1800)  # large enough for three tile levels, small enough for a test
-
-
-@pytest.fixture(scope="module")
-def stage():
-    s = FaceStage(Config().faces, ModelStore())
-    yield s
-    s.close()
 
 
 def grace() -> np.ndarray:

@@ -33,13 +33,6 @@ GRACE = {"eyes": [(200, 178, 246, 202), (284, 175, 325, 200)], "mouth": (230, 26
 CAMERA = {"eyes": [(224, 138, 252, 155)], "mouth": (228, 170, 250, 185)}
 
 
-@pytest.fixture(scope="module")
-def stage():
-    s = FaceStage(Config().faces, ModelStore())
-    yield s
-    s.close()
-
-
 def grace() -> np.ndarray:
     with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as im:
         return np.asarray(im.convert("RGB"))

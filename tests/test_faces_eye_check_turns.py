@@ -20,22 +20,12 @@ from PIL import Image, ImageOps
 from skimage import data
 
 import deid
-from deid.config import Config
 from deid.faces.eyes import cut_by_frame, eyes_visible
 from deid.faces.geometry import Detection
-from deid.models import ModelStore
-from deid.stages.faces import FaceStage
 
 # Hand-drawn on scikit-image's astronaut (benchmarks/devset_faces.py).
 FACE, MOUTH = (178, 70, 282, 192), (199, 136, 247, 157)
 EYES = [(190, 93, 214, 108), (236, 95, 260, 110)]
-
-
-@pytest.fixture(scope="module")
-def stage():
-    s = FaceStage(Config().faces, ModelStore())
-    yield s
-    s.close()
 
 
 def lower_face(below: float, pad: float, width: int) -> np.ndarray:

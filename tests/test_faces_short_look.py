@@ -13,18 +13,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from deid.config import Config
 from deid.faces import detector
-from deid.models import ModelStore
-from deid.stages.faces import FaceStage
 from test_faces_unseen import TRUTH, eyes_filled, head, process, restyle
-
-
-@pytest.fixture(scope="module")
-def stage():
-    s = FaceStage(Config().faces, ModelStore())
-    yield s
-    s.close()
 
 
 def faded_face(background: str, name: str, width: int, blur: float):

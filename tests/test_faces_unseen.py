@@ -24,7 +24,6 @@ from deid import redact
 from deid.config import Config
 from deid.faces.eyes import eyes_visible, in_picture, reaches_edge
 from deid.faces.geometry import Detection
-from deid.models import ModelStore
 from deid.stages.base import Context
 from deid.stages.faces import FaceStage
 from deid.types import Box, Frame
@@ -43,13 +42,6 @@ def photo(name: str) -> np.ndarray:
         return data.astronaut()
     with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as im:
         return np.asarray(im.convert("RGB"))
-
-
-@pytest.fixture(scope="module")
-def stage():
-    s = FaceStage(Config().faces, ModelStore())
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")

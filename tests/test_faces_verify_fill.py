@@ -21,22 +21,13 @@ from deid.faces.geometry import Detection, ellipse
 from deid.faces.obscure import edit_for, head_polygon
 from deid.faces.verify import _obscured, surroundings
 from deid.faces.working_copy import reduced
-from deid.models import ModelStore
 from deid.stages.base import Context
-from deid.stages.faces import FaceStage
 from deid.types import Box, Edit, Frame, StageResult
 
 GREY = (128, 128, 128)
 # A rocket's nose cone with a dark round logo, enlarged to 12 MP: a detector took it for
 # a face in a group photo's background, and the stage obscured it but for the "mouth".
 NOSE = [(2007, 1047, 180), (2010, 1040, 190), (2000, 1050, 170), (2007, 1047, 200)]
-
-
-@pytest.fixture(scope="module")
-def stage():
-    s = FaceStage(Config().faces, ModelStore())
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")
