@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -272,3 +274,19 @@ def test_closing_a_full_pipeline_returns() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, check=False)  # fmt: skip
     assert proc.returncode == 0 and proc.stdout == "closed\n" and proc.stderr == ""
+
+
+def test_held_native_stderr_drops_only_the_runtime_notice() -> None:
+    # A write to fd 2 while a Tasks inference runs, as the C++ runtime makes it: its
+    # one-off alignment notice is dropped, anything else reaches stderr afterwards.
+    code = (
+        "import os\n"
+        "from deid.faces.quiet import native_stderr_held\n"
+        "with native_stderr_held(('memory is not aligned',)):\n"
+        "    os.write(2, b'W0000 Input tensor memory is not aligned. Copying.\\n')\n"
+        "    os.write(2, b'another thread wrote this\\n')\n"
+        "os.write(2, b'after\\n')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    assert proc.stderr == "another thread wrote this\nafter\n"

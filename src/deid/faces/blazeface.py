@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from .quiet import native_stderr_silenced, set_env_defaults
+from .quiet import native_stderr_held, native_stderr_silenced, set_env_defaults
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,9 @@ def _quiet_finaliser(cls: type) -> type:
 
 
 Backend = Literal["auto", "onnxruntime", "tasks", "opencv"]
+# What the Tasks runtime may write to fd 2 during an inference, at random (see
+# ``native_stderr_held``); anything else it writes is passed on.
+_RUNTIME_NOTICES = ("memory is not aligned", "Logging before InitGoogle")
 # What MediaPipe raises for a failed graph status (its status-code-to-exception table:
 # RuntimeError, ValueError, FileNotFoundError and other OSErrors, IndexError).
 TASKS_ERRORS = (RuntimeError, ValueError, OSError, IndexError)
@@ -174,7 +177,8 @@ class BlazeFace:
         with self._lock:
             if self._task is None:
                 raise RuntimeError("face detector used after close()")
-            result = self._task.detect(image)
+            with native_stderr_held(_RUNTIME_NOTICES):
+                result = self._task.detect(image)
         found = []
         for d in result.detections:
             bb = d.bounding_box

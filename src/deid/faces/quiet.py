@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 
@@ -50,3 +51,36 @@ def native_stderr_silenced() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             os.close(devnull)
+
+
+@contextlib.contextmanager
+def native_stderr_held(drop: tuple[str, ...]) -> Iterator[None]:
+    """Hold fd 2 in a temporary file for the duration, then write it back to the real
+    stderr without the lines containing any of ``drop``.
+
+    For calls that run on every image: LiteRT logs one warning, at random, when the
+    tensor memory an inference gets happens not to be aligned to its liking ("Input
+    tensor memory is not aligned ...": it copies and goes on). Discarding fd 2 as
+    ``native_stderr_silenced`` does would also discard what other threads write
+    meanwhile; held, their output arrives a few milliseconds late instead."""
+    with _LOCK:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        with tempfile.TemporaryFile() as held:
+            try:
+                os.dup2(held.fileno(), 2)
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                held.seek(0)
+                kept = [line for line in held.read().splitlines(keepends=True)
+                        if not any(d.encode() in line for d in drop)]  # fmt: skip
+                if kept:
+                    with contextlib.suppress(OSError):
+                        os.write(2, b"".join(kept))
