@@ -64,6 +64,7 @@ def given_names() -> frozenset[str]:
     return _load("given_names.txt.gz")
 
 
+@cache
 def surnames() -> frozenset[str]:
     return _load("surnames.txt.gz") | TAIWANESE_SURNAMES
 
@@ -103,6 +104,7 @@ def kind(word: str) -> str:
     return WORD if WORD in kinds else AMBIGUOUS
 
 
+@cache
 def _kind_of_tail(piece: str) -> str:
     """What the lower-case end of a word cut at the line's start is ("ep" of Sleep,
     "ames" of James): the end of a given name makes it a possible name, else the end of
