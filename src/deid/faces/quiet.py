@@ -3,8 +3,9 @@
 MediaPipe's C++ core (glog and the LiteRT runtime) prints INFO/WARNING lines straight
 to file descriptor 2 when a model loads, on the first inference and when a detector
 closes. A library must not print, and Python's ``logging`` cannot intercept writes
-made by C++ to fd 2, so the few calls that trigger them run with fd 2 pointed at
-``/dev/null``. The environment defaults are set only when the caller has not chosen
+made by C++ to fd 2, so the calls that trigger them run with fd 2 held in a temporary
+file, dropped afterwards (loading, closing) or passed on without the runtime's notices
+(inferences). The environment defaults are set only when the caller has not chosen
 otherwise, so an operator debugging a model problem can still turn the output on.
 """
 
@@ -30,33 +31,17 @@ def set_env_defaults() -> None:
 
 @contextlib.contextmanager
 def native_stderr_silenced() -> Iterator[None]:
-    """Redirect fd 2 to /dev/null for the duration (process-wide, so keep it short).
-
-    Only wraps model creation, warm-up and shutdown; Python-level errors raised inside
-    still propagate normally because they are exceptions, not stderr writes.
-    """
-    with _LOCK:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        try:
-            saved = os.dup(2)
-        except OSError:  # no usable fd 2 (embedded interpreters): nothing to silence
-            yield
-            return
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
+    """Drop whatever is written to fd 2 for the duration (process-wide, so keep it
+    short): model creation, warm-up and shutdown. Python-level errors raised inside
+    still propagate normally because they are exceptions, not stderr writes."""
+    with native_stderr_held(None):
+        yield
 
 
 @contextlib.contextmanager
-def native_stderr_held(drop: tuple[str, ...]) -> Iterator[None]:
+def native_stderr_held(drop: tuple[str, ...] | None) -> Iterator[None]:
     """Hold fd 2 in a temporary file for the duration, then write it back to the real
-    stderr without the lines containing any of ``drop``.
+    stderr without the lines containing any of ``drop`` (``None``: without any line).
 
     For calls that run on every image: LiteRT logs one warning, at random, when the
     tensor memory an inference gets happens not to be aligned to its liking ("Input
@@ -79,8 +64,8 @@ def native_stderr_held(drop: tuple[str, ...]) -> Iterator[None]:
                 os.dup2(saved, 2)
                 os.close(saved)
                 held.seek(0)
-                kept = [line for line in held.read().splitlines(keepends=True)
-                        if not any(d.encode() in line for d in drop)]  # fmt: skip
+                lines = held.read().splitlines(keepends=True) if drop is not None else []
+                kept = [ln for ln in lines if not any(d.encode() in ln for d in drop or ())]
                 if kept:
                     with contextlib.suppress(OSError):
                         os.write(2, b"".join(kept))
