@@ -244,49 +244,47 @@ def test_report_says_which_stages_ran() -> None:
     assert "faces and text not checked" in report.summary
 
 
+def _python(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter: what it printed to stdout and stderr."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=timeout, check=False)  # fmt: skip
+
+
 def test_the_full_pipeline_prints_nothing_even_when_never_closed() -> None:
     """Embedding tools own stdout/stderr: model runtimes must not write to them."""
-    import subprocess
-    import sys
-
-    script = (
+    proc = _python(
         "import deid\nfrom skimage import data\n"
         "r = deid.Pipeline(deid.Config()).process(data.astronaut())\n"
-        "assert r.status == 'redacted', r.status\n"
+        "assert r.status == 'redacted', r.status\n",
+        timeout=300,
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout == "" and proc.stderr == ""
 
 
 def test_closing_a_full_pipeline_returns() -> None:
     """close() runs the detectors' finalisers; it must not wait on itself."""
-    import subprocess
-    import sys
-
-    script = (
+    proc = _python(
         "import deid\nfrom skimage import data\n"
         "with deid.Pipeline(deid.Config()) as pipe:\n"
         "    pipe.process(data.astronaut())\n"
-        "print('closed')\n"
+        "print('closed')\n",
+        timeout=120,
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
     assert proc.returncode == 0 and proc.stdout == "closed\n" and proc.stderr == ""
 
 
 def test_held_native_stderr_drops_only_the_runtime_notice() -> None:
     # A write to fd 2 while a Tasks inference runs, as the C++ runtime makes it: its
     # one-off alignment notice is dropped, anything else reaches stderr afterwards.
-    code = (
+    proc = _python(
         "import os\n"
         "from deid.faces.quiet import native_stderr_held\n"
         "with native_stderr_held(('memory is not aligned',)):\n"
         "    os.write(2, b'W0000 Input tensor memory is not aligned. Copying.\\n')\n"
         "    os.write(2, b'another thread wrote this\\n')\n"
-        "os.write(2, b'after\\n')\n"
+        "os.write(2, b'after\\n')\n",
+        timeout=60,
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr == "another thread wrote this\nafter\n"
